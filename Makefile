@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh clone:
+#   make repro   set up .venv and run the whole pipeline (dvc repro) on the default dataset
+#   make test    set up .venv (with test tools) and run the test suite
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Stage commands in dvc.yaml call `python`: make it the project's.
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup setup-dev repro test lint bench browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+setup-dev: $(VENV)/.installed-dev
+
+repro: setup
+	dvc repro
+
+# The review page's tests drive Debian's headless Chromium; install it when we can (root, apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found and cannot install it: the browser tests will be skipped"; fi; }
+
+test: setup-dev browser
+	$(BIN)/pytest
+
+lint: setup-dev
+	$(BIN)/ruff check traumasynth stages tests benchmarks
+	$(BIN)/ruff format --check traumasynth stages tests benchmarks
+
+bench: setup-dev
+	$(BIN)/python benchmarks/bench_train.py
+
+clean:
+	rm -rf $(VENV)

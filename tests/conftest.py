@@ -1,0 +1,50 @@
+"""Shared fixtures: small, real data (simulated rows), never mocks of what is asserted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from traumasynth.spec import DatasetSpec, load_spec
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = REPO / "datasets"
+NEISS_DIR = REPO.parent / "shared" / "data" / "neiss"
+
+# Tests share 2 cores with each other: keep torch from oversubscribing them.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def sim_spec() -> DatasetSpec:
+    """The default dataset's specification."""
+    return load_spec(DATASETS / "ed_trauma_sim.yaml")
+
+
+@pytest.fixture(scope="session")
+def sim_rows(sim_spec: DatasetSpec):
+    """600 simulated ED trauma rows in canonical form (every spec column)."""
+    from traumasynth.datasets.ed_trauma_sim import simulate
+
+    return simulate(n_rows=600, seed=7, spec=sim_spec)
+
+
+@pytest.fixture()
+def neiss_dir() -> Path:
+    """The shared NEISS folder; tests that need it skip when it is absent."""
+    if not (NEISS_DIR / "NEISS_17-21_sample.csv").is_file():
+        pytest.skip(f"shared NEISS sample not found under {NEISS_DIR}")
+    return NEISS_DIR
+
+
+def load_stage(name: str):
+    """Import ``stages/<name>.py`` (a script, not a package module) and return its Typer app."""
+    import importlib.util
+
+    path = REPO / "stages" / f"{name}.py"
+    module_spec = importlib.util.spec_from_file_location(f"stage_{name}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.app

@@ -1,0 +1,197 @@
+"""`prepare` on a user's own table: the happy path and every kind of bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from traumasynth.errors import DataError, SchemaError
+from traumasynth.prepare import PrepareParams, prepare_dataset, prepare_metrics, write_prepared
+from traumasynth.spec import DatasetSpec
+
+MINI = {
+    "name": "mini",
+    "description": "a tiny hand-written ED table",
+    "reader": "table",
+    "columns": [
+        {"name": "visit_id", "kind": "identifier", "role": "excluded", "description": "visit number"},
+        {"name": "age", "kind": "integer", "bounds": [0, 110], "unit": "years", "description": "age"},
+        {"name": "sex", "kind": "categorical", "categories": ["female", "male"], "description": "sex"},
+        {"name": "sbp", "kind": "continuous", "bounds": [40, 250], "unit": "mmHg", "nullable": True,
+         "description": "systolic blood pressure"},
+        {"name": "note", "kind": "text", "role": "narrative", "nullable": True, "description": "triage note"},
+        {"name": "ward", "kind": "text", "role": "excluded", "nullable": True, "description": "ward code"},
+        {"name": "mechanism", "kind": "categorical", "role": "target", "categories": ["fall", "road", "other"],
+         "description": "trauma mechanism"},
+    ],
+}
+PARAMS = PrepareParams(val_size=0.2, test_size=0.2, min_class_rows=10)
+
+
+@pytest.fixture()
+def spec() -> DatasetSpec:
+    return DatasetSpec.model_validate(MINI)
+
+
+def mini_rows(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sbp = rng.normal(130, 15, n).round(0)
+    sbp[rng.random(n) < 0.2] = np.nan
+    return pd.DataFrame(
+        {
+            "visit_id": [f"V{i:05d}" for i in range(n)],
+            "age": rng.integers(0, 100, n).astype(str),
+            "sex": rng.choice(["female", "male"], n),
+            "sbp": sbp,
+            "note": "patient fell",
+            "ward": "A",
+            "mechanism": rng.choice(["fall", "road", "other"], n, p=[0.5, 0.3, 0.2]),
+        }
+    )
+
+
+def write_csv(tmp_path: Path, df: pd.DataFrame) -> Path:
+    path = tmp_path / "ed.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def run(spec, path):
+    return prepare_dataset(spec=spec, params=PARAMS, dataset_path=path, seed=3)
+
+
+def test_prepare_user_table(tmp_path, spec):
+    data = run(spec, write_csv(tmp_path, mini_rows()))
+    assert [len(data.train), len(data.val), len(data.test)] == [120, 40, 40]
+    assert "ward" not in data.train.columns  # excluded
+    assert {"visit_id", "note"} <= set(data.train.columns)  # id kept for traceability, narrative carried
+    assert str(data.train["age"].dtype) == "Int64"
+    ids = pd.concat([data.train, data.val, data.test])["visit_id"]
+    assert ids.is_unique and len(ids) == 200
+    # stratified: each split holds each class in about the same share
+    shares = [df["mechanism"].value_counts(normalize=True)["fall"] for df in (data.train, data.val, data.test)]
+    assert max(shares) - min(shares) < 0.05
+
+
+def test_metrics_and_files(tmp_path, spec):
+    data = run(spec, write_csv(tmp_path, mini_rows()))
+    out = tmp_path / "prepared"
+    metrics = write_prepared(data, spec=spec, out_dir=out, metrics_path=tmp_path / "m.json")
+    assert sorted(p.name for p in out.iterdir()) == ["test.parquet", "train.parquet", "val.parquet"]
+    assert metrics["rows"] == {"train": 120, "val": 40, "test": 40}
+    assert sum(metrics["class_counts"]["train"].values()) == 120
+    assert 0.1 < metrics["missingness"]["sbp"] < 0.3
+    assert metrics == prepare_metrics(data, spec=spec)
+
+
+def test_same_seed_same_split(tmp_path, spec):
+    path = write_csv(tmp_path, mini_rows())
+    pd.testing.assert_frame_equal(run(spec, path).train, run(spec, path).train)
+
+
+def expect_problem(tmp_path, spec, df, *fragments):
+    with pytest.raises(SchemaError) as info:
+        run(spec, write_csv(tmp_path, df))
+    text = str(info.value)
+    for fragment in fragments:
+        assert fragment in text, text
+    return info.value
+
+
+def test_missing_column(tmp_path, spec):
+    expect_problem(tmp_path, spec, mini_rows().drop(columns="sex"), "Column 'sex' is missing")
+
+
+def test_unknown_column(tmp_path, spec):
+    expect_problem(tmp_path, spec, mini_rows().assign(bed="3"), "Column 'bed' is not in the dataset specification")
+
+
+def test_unknown_category(tmp_path, spec):
+    df = mini_rows()
+    df.loc[[4, 9], "sex"] = "unknown"
+    expect_problem(tmp_path, spec, df, "Column 'sex' has 2 value(s)", "rows 4, 9", "add the category")
+
+
+def test_value_out_of_bounds(tmp_path, spec):
+    df = mini_rows()
+    df.loc[17, "age"] = "130"
+    expect_problem(tmp_path, spec, df, "Column 'age' has 1 value(s)", "0..110", "rows 17", "widen the bounds")
+
+
+def test_wrong_type(tmp_path, spec):
+    df = mini_rows()
+    df.loc[[1, 2, 3], "age"] = "forty"
+    df.loc[[5], "age"] = "4.5"
+    expect_problem(tmp_path, spec, df, "Column 'age' has 4 value(s) of the wrong type", "forty")
+
+
+def test_all_problems_reported_at_once(tmp_path, spec):
+    df = mini_rows().drop(columns="note")
+    df.loc[3, "sex"] = "x"
+    df.loc[8, "age"] = "old"
+    df.loc[9, "sbp"] = 400
+    err = expect_problem(tmp_path, spec, df, "'note' is missing", "'sex'", "'age'", "'sbp'")
+    assert len(err.problems) == 4
+
+
+def test_forbidden_null(tmp_path, spec):
+    df = mini_rows()
+    df.loc[6, "sex"] = None
+    expect_problem(tmp_path, spec, df, "Column 'sex'", "nullable: true")
+
+
+def test_duplicate_identifiers(tmp_path, spec):
+    df = mini_rows()
+    df.loc[10, "visit_id"] = df.loc[11, "visit_id"]
+    expect_problem(tmp_path, spec, df, "Column 'visit_id' has 2 value(s)", "must be unique")
+
+
+def test_empty_file(tmp_path, spec):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(DataError, match="is empty"):
+        run(spec, empty)
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(",".join(mini_rows().columns) + "\n")
+    with pytest.raises(DataError, match="no rows"):
+        run(spec, header_only)
+
+
+def test_file_not_found(tmp_path, spec):
+    with pytest.raises(DataError, match="not found.*base.dataset_path"):
+        run(spec, tmp_path / "nowhere.csv")
+    with pytest.raises(DataError, match="`base.dataset_path` is empty"):
+        run(spec, None)
+
+
+def test_parquet_input(tmp_path, spec):
+    path = tmp_path / "ed.parquet"
+    mini_rows().to_parquet(path)
+    assert len(run(spec, path).train) == 120
+
+
+def test_rare_class_error_or_merge(tmp_path, spec):
+    df = mini_rows()
+    df.loc[df.index[df["mechanism"] == "road"][5:], "mechanism"] = "fall"  # 5 road rows left
+    path = write_csv(tmp_path, df)
+    with pytest.raises(DataError, match=r"'road' \(5 rows\).*rare_class_policy: merge"):
+        run(spec, path)
+    merged = prepare_dataset(
+        spec=spec, params=PARAMS.model_copy(update={"rare_class_policy": "merge"}), dataset_path=path, seed=3
+    )
+    assert merged.merged_classes == ("road",)
+    assert "road" not in set(merged.train["mechanism"])
+    with pytest.raises(DataError, match="not a class"):
+        prepare_dataset(
+            spec=spec,
+            params=PARAMS.model_copy(update={"rare_class_policy": "merge", "merge_into": "misc"}),
+            dataset_path=path,
+            seed=3,
+        )
+
+
+def test_params_reject_impossible_split():
+    with pytest.raises(ValueError, match="at least 10 %"):
+        PrepareParams(val_size=0.5, test_size=0.45)

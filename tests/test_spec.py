@@ -1,0 +1,86 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from traumasynth.errors import SpecError
+from traumasynth.spec import DatasetSpec, load_spec
+
+BASE = {
+    "name": "mini",
+    "description": "a tiny hand-written ED table",
+    "columns": [
+        {"name": "visit_id", "kind": "identifier", "role": "excluded", "description": "visit number"},
+        {"name": "age", "kind": "integer", "bounds": [0, 110], "unit": "years", "description": "age"},
+        {"name": "sex", "kind": "categorical", "categories": ["female", "male"], "description": "sex"},
+        {"name": "mechanism", "kind": "categorical", "role": "target", "categories": ["fall", "other"],
+         "description": "trauma mechanism"},
+    ],
+}
+
+
+def write(tmp_path: Path, spec: dict) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_valid_spec_views(tmp_path):
+    spec = load_spec(write(tmp_path, BASE))
+    assert spec.target.name == "mechanism"
+    assert spec.classes == ("fall", "other")
+    assert spec.id_column.name == "visit_id"
+    assert [c.name for c in spec.modelled_columns] == ["age", "sex", "mechanism"]
+    assert [c.name for c in spec.prepared_columns] == ["visit_id", "age", "sex", "mechanism"]
+    assert len(spec.spec_hash) == 64
+
+
+def test_hash_changes_with_any_public_knowledge(tmp_path):
+    spec = DatasetSpec.model_validate(BASE)
+    wider = yaml.safe_load(yaml.safe_dump(BASE))
+    wider["columns"][1]["bounds"] = [0, 120]
+    assert DatasetSpec.model_validate(wider).spec_hash != spec.spec_hash
+    assert DatasetSpec.model_validate(BASE).spec_hash == spec.spec_hash
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s["columns"][2].pop("categories"), "needs a non-empty `categories`"),
+        (lambda s: s["columns"][1].update(bounds=[10, 5]), "low < high"),
+        (lambda s: s["columns"][1].pop("bounds"), "needs `bounds"),
+        (lambda s: s["columns"][3].update(role="feature"), "exactly one column must have role `target`"),
+        (lambda s: s["columns"].append(dict(s["columns"][1])), "duplicate column names"),
+        (lambda s: s["columns"][1].update(kind="decimal"), "columns.1.kind"),
+        (lambda s: s["columns"][2].update(transform="log1p"), "only for numeric"),
+        (lambda s: s["columns"][0].update(role="feature"), "cannot be modelled"),
+    ],
+)
+def test_invalid_specs_name_the_problem(tmp_path, edit, message):
+    spec = yaml.safe_load(yaml.safe_dump(BASE))
+    edit(spec)
+    with pytest.raises(SpecError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        load_spec(write(tmp_path, spec))
+
+
+def test_missing_and_malformed_spec_files(tmp_path):
+    with pytest.raises(SpecError, match="not found"):
+        load_spec(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(bad)
+
+
+def test_yes_no_categories_stay_labels(tmp_path):
+    spec = yaml.safe_load(yaml.safe_dump(BASE))
+    spec["columns"].append({"name": "alcohol", "kind": "categorical", "description": "alcohol suspected"})
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec) .replace("description: alcohol suspected",
+                    "description: alcohol suspected\n  categories: [yes, no, unknown]"))
+    assert load_spec(path).column("alcohol").categories == ("yes", "no", "unknown")
+
+
+def test_shipped_specs_load():
+    for path in sorted((Path(__file__).resolve().parents[1] / "datasets").glob("*.yaml")):
+        assert load_spec(path).name == path.stem

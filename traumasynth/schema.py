@@ -1,0 +1,236 @@
+"""Pandera schemas generated from a dataset specification, and the checks built on them.
+
+Nothing here lists columns by hand: every schema comes from a ``DatasetSpec``.
+
+- ``build_schema`` gives the pandera ``DataFrameSchema`` of a frame whose columns are
+  the spec's (all of them, or a subset such as the modelled columns of a synthetic table).
+- ``coerce_to_spec`` turns a raw table (CSV strings, Parquet) into the canonical
+  dtypes, collecting every value that cannot be converted.
+- ``validate`` runs the schema lazily and raises one ``SchemaError`` that lists all
+  problems at once, each with its column, count and example rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from traumasynth.errors import SchemaError
+from traumasynth.spec import ColumnSpec, DatasetSpec
+
+_EXAMPLES = 5
+
+
+def _column_schema(col: ColumnSpec) -> pa.Column:
+    checks: list[pa.Check] = []
+    if col.kind == "categorical":
+        checks.append(pa.Check.isin(list(col.categories or ()), error=f"category in {list(col.categories or ())}"))
+        dtype: object = pa.String
+    elif col.kind == "integer":
+        low, high = col.numeric_bounds
+        checks.append(pa.Check.in_range(low, high, error=f"within bounds {low:g}..{high:g}"))
+        dtype = "Int64"  # pandas' nullable integer: missing vitals stay missing, not float NaN
+    elif col.kind in ("continuous", "weight"):
+        low, high = col.numeric_bounds
+        checks.append(pa.Check.in_range(low, high, error=f"within bounds {low:g}..{high:g}"))
+        dtype = pa.Float64
+    elif col.kind == "datetime":
+        low_d, high_d = col.date_bounds
+        checks.append(
+            pa.Check.in_range(
+                pd.Timestamp(low_d),
+                pd.Timestamp(high_d) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1),
+                error=f"within dates {low_d}..{high_d}",
+            )
+        )
+        dtype = pa.DateTime
+    else:  # text, identifier
+        dtype = pa.String
+    return pa.Column(
+        dtype,
+        checks=checks,
+        nullable=col.nullable,
+        unique=col.kind == "identifier",
+        required=True,
+        description=col.description,
+        title=col.name,
+    )
+
+
+def build_schema(spec: DatasetSpec, columns: Iterable[str] | None = None) -> pa.DataFrameSchema:
+    """The pandera schema of a frame holding ``columns`` of ``spec`` (default: all).
+
+    The schema is strict: a column not in the list is an error, so nothing outside
+    the specification can slip into a prepared or synthetic table.
+    """
+    names = list(columns) if columns is not None else spec.column_names
+    return pa.DataFrameSchema(
+        {name: _column_schema(spec.column(name)) for name in names},
+        strict=True,
+        ordered=False,
+        name=spec.name,
+    )
+
+
+def _examples(index: Iterable[object]) -> str:
+    items = list(index)
+    shown = ", ".join(str(i) for i in items[:_EXAMPLES])
+    return shown + (", ..." if len(items) > _EXAMPLES else "")
+
+
+def _fix_hint(col: ColumnSpec, check: str) -> str:
+    if "category" in check:
+        return "Fix the values or add the category to the dataset specification."
+    if "bounds" in check or "dates" in check:
+        return "Fix the values or widen the bounds in the dataset specification."
+    if "not_nullable" in check:
+        return "Fill the values or set `nullable: true` in the dataset specification."
+    if "unique" in check or "duplicate" in check:
+        return "Identifiers must be unique: remove the duplicated rows."
+    return f"Expected {col.kind} values ({col.pandas_dtype})."
+
+
+def _problems_from_pandera(exc: SchemaErrors, spec: DatasetSpec) -> list[str]:
+    cases = exc.failure_cases
+    problems: list[str] = []
+    for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=True):
+        col_name = str(column)
+        if check == "column_in_dataframe":
+            for value in group["failure_case"]:
+                problems.append(f"Column '{value}' is missing. Add it to the file or remove it from the spec.")
+            continue
+        if col_name not in spec.column_names:
+            if check == "column_in_schema":
+                for value in group["failure_case"]:
+                    problems.append(
+                        f"Column '{value}' is not in the dataset specification. Remove it or add it to the spec."
+                    )
+            else:
+                problems.append(f"{check}: {', '.join(str(v) for v in group['failure_case'])}")
+            continue
+        col = spec.column(col_name)
+        rows = [i for i in group["index"].tolist() if i is not None and not (isinstance(i, float) and np.isnan(i))]
+        values = sorted({str(v) for v in group["failure_case"]})
+        count = len(rows) or len(group)
+        problems.append(
+            f"Column '{col_name}' has {count} value(s) failing '{check}'"
+            + (f" (rows {_examples(rows)})" if rows else "")
+            + (f", e.g. {_examples(values)}" if values and check != "not_nullable" else "")
+            + f". {_fix_hint(col, str(check))}"
+        )
+    return problems
+
+
+def validate(df: pd.DataFrame, spec: DatasetSpec, columns: Iterable[str] | None = None, what: str = "table") -> pd.DataFrame:
+    """Validate ``df`` against the spec's schema, reporting every problem at once.
+
+    Raises:
+        SchemaError: with one line per (column, check) giving the count and example rows.
+    """
+    schema = build_schema(spec, columns)
+    try:
+        return schema.validate(df, lazy=True)
+    except SchemaErrors as exc:
+        problems = _problems_from_pandera(exc, spec)
+        raise SchemaError(f"The {what} does not match dataset specification '{spec.name}':", problems) from None
+
+
+def _coerce_column(raw: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series]:
+    """Convert one raw column to its canonical dtype. Returns (values, bad_mask)."""
+    missing = raw.isna() | raw.astype("string").str.strip().isin(["", "NA", "NaN", "nan", "None"]).fillna(False)
+    if col.kind in ("categorical", "text", "identifier"):
+        values = raw.astype("string").str.strip() if col.kind != "text" else raw.astype("string")
+        if col.kind == "identifier":
+            # 123.0 read by a CSV reader from an integer id column: keep the integer text.
+            values = values.str.replace(r"\.0$", "", regex=True)
+        values = values.where(~missing, None).astype("str")
+        return values, pd.Series(False, index=raw.index)
+    if col.kind in ("integer", "continuous", "weight"):
+        numbers = pd.to_numeric(raw.where(~missing), errors="coerce")
+        bad = numbers.isna() & ~missing
+        if col.kind == "integer":
+            not_integral = numbers.notna() & (np.floor(numbers) != numbers)
+            bad = bad | not_integral
+            numbers = numbers.where(~not_integral).round().astype("Int64")
+        else:
+            numbers = numbers.astype("float64")
+        return numbers, bad
+    # datetime
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return raw.astype("datetime64[ns]"), pd.Series(False, index=raw.index)
+    # ISO 8601 accepts dates with or without a time, in one column.
+    stamps = pd.to_datetime(raw.where(~missing), errors="coerce", format="ISO8601")
+    bad = stamps.isna() & ~missing
+    return stamps.astype("datetime64[ns]"), bad
+
+
+def _coerce(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[str]]:
+    out = df.copy()
+    problems: list[str] = []
+    for col in spec.columns:
+        if col.name not in df.columns:
+            continue  # reported by the schema as a missing column, with the rest
+        values, bad = _coerce_column(df[col.name], col)
+        if bad.any():
+            bad_rows = df.index[bad].tolist()
+            examples = sorted({str(v) for v in df.loc[bad, col.name]})
+            problems.append(
+                f"Column '{col.name}' has {int(bad.sum())} value(s) of the wrong type (rows {_examples(bad_rows)}), "
+                f"e.g. {_examples(examples)}. Expected {col.kind} values; fix them or change the column's kind "
+                "in the spec."
+            )
+        out[col.name] = values
+    return out, problems
+
+
+def coerce_to_spec(df: pd.DataFrame, spec: DatasetSpec, what: str = "table") -> pd.DataFrame:
+    """Give each spec column of ``df`` its canonical dtype; unknown columns are left as they are.
+
+    Values that cannot be converted (text in a numeric column, a malformed date) are
+    collected across all columns and reported together.
+
+    Raises:
+        SchemaError: listing each column with unconvertible values, their count and example rows.
+    """
+    out, problems = _coerce(df, spec)
+    if problems:
+        raise SchemaError(f"The {what} does not match dataset specification '{spec.name}':", problems)
+    return out
+
+
+def conform(df: pd.DataFrame, spec: DatasetSpec, what: str = "table") -> pd.DataFrame:
+    """Coerce a raw table to the spec's dtypes and validate it, reporting every problem at once.
+
+    Wrong types, missing or unknown columns, unknown categories, values out of bounds,
+    forbidden nulls and duplicate identifiers all end up in one ``SchemaError``.
+    """
+    out, problems = _coerce(df, spec)
+    try:
+        validated = validate(out, spec, what=what)
+    except SchemaError as exc:
+        problems.extend(p for p in exc.problems if not _is_echo_of_type_problem(p, problems))
+    else:
+        if not problems:
+            return validated
+    raise SchemaError(f"The {what} does not match dataset specification '{spec.name}':", problems)
+
+
+def _is_echo_of_type_problem(problem: str, type_problems: list[str]) -> bool:
+    # A value of the wrong type becomes missing after coercion; its null check says the same thing again.
+    return "not_nullable" in problem and any(problem.split("'")[1] == t.split("'")[1] for t in type_problems)
+
+
+def empty_frame(spec: DatasetSpec, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """A zero-row frame with the canonical dtypes of ``columns``."""
+    names = list(columns) if columns is not None else spec.column_names
+    return pd.DataFrame({n: pd.Series(dtype=spec.column(n).pandas_dtype) for n in names})
+
+
+def date_to_timestamp(value: dt.date) -> pd.Timestamp:
+    """A spec date bound as a pandas timestamp."""
+    return pd.Timestamp(value)

@@ -1,0 +1,287 @@
+"""Dataset specifications: the one source of truth about a table's columns.
+
+A specification is a YAML file (see ``datasets/*.yaml``) that lists every column
+with its kind, role, allowed categories or numeric bounds, nullability, unit and
+a one-line clinical description. Categories and bounds are *public knowledge*
+written by a person, never read from the data: that is what lets the encoders
+and the DP training give an honest privacy guarantee (nothing data-dependent is
+computed outside the privacy budget).
+
+Pandera schemas (``traumasynth.schema``), the encoders and the decoders are all
+generated from this object; no other module keeps its own list of columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from traumasynth.errors import SpecError
+
+Kind = Literal["categorical", "integer", "continuous", "datetime", "text", "identifier", "weight"]
+Role = Literal["feature", "target", "narrative", "excluded"]
+Transform = Literal["none", "log1p"]
+DatetimePart = Literal["year", "month", "weekday", "hour", "dayofyear"]
+
+class _SpecLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans only: YAML 1.1 reads `yes`/`no`/`on`/`off` as booleans, but in a
+    specification they are category labels (alcohol suspected: yes, no, unknown)."""
+
+
+_SpecLoader.yaml_implicit_resolvers = {
+    key: [r for r in resolvers if r[0] != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+NUMERIC_KINDS: frozenset[str] = frozenset({"integer", "continuous", "weight"})
+
+#: Value range of each datetime part once extracted (used to scale it).
+DATETIME_PART_BOUNDS: dict[str, tuple[int, int]] = {
+    "month": (1, 12),
+    "weekday": (0, 6),
+    "hour": (0, 23),
+    "dayofyear": (1, 366),
+}
+
+
+class ColumnSpec(BaseModel):
+    """One column of a dataset.
+
+    Attributes:
+        name: column name as it appears in the file.
+        kind: ``categorical``, ``integer``, ``continuous``, ``datetime``, ``text``,
+            ``identifier`` or ``weight``.
+        role: ``feature`` (modelled), ``target`` (the class label, modelled and
+            conditioned on), ``narrative`` (free text carried to the splits for text
+            evaluation, never modelled) or ``excluded`` (dropped by ``prepare``).
+        description: one line a clinician understands.
+        unit: physical unit of a numeric column (``mmHg``, ``hours``...).
+        nullable: whether missing values are allowed.
+        categories: the full, public list of allowed values of a categorical column.
+        bounds: ``[low, high]`` of a numeric column (inclusive), or ISO dates for a
+            datetime column.
+        transform: a fixed, data-independent transform applied before scaling
+            (``log1p`` for skewed positive quantities such as length of stay).
+        parts: for a datetime column, the parts a model sees (``year``, ``month``,
+            ``weekday``, ``hour``, ``dayofyear``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    kind: Kind
+    role: Role = "feature"
+    description: str = Field(min_length=1)
+    unit: str | None = None
+    nullable: bool = False
+    categories: tuple[str, ...] | None = None
+    bounds: tuple[float, float] | tuple[dt.date, dt.date] | None = None
+    transform: Transform = "none"
+    parts: tuple[DatetimePart, ...] | None = None
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _categories_as_strings(cls, value: object) -> object:
+        # YAML reads `1` or `true` as int/bool; categories are labels, so keep their text.
+        if isinstance(value, list):
+            return [str(v).lower() if isinstance(v, bool) else str(v) for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> ColumnSpec:
+        where = f"column '{self.name}'"
+        if self.kind == "categorical":
+            if not self.categories:
+                raise ValueError(f"{where}: a categorical column needs a non-empty `categories` list")
+            if len(set(self.categories)) != len(self.categories):
+                raise ValueError(f"{where}: `categories` has duplicates")
+        elif self.categories is not None:
+            raise ValueError(f"{where}: `categories` is only for categorical columns")
+        if self.kind in NUMERIC_KINDS:
+            if self.bounds is None:
+                raise ValueError(f"{where}: a {self.kind} column needs `bounds: [low, high]`")
+            low, high = self.bounds
+            if not isinstance(low, int | float) or not low < high:
+                raise ValueError(f"{where}: `bounds` must be two numbers with low < high, got {list(self.bounds)}")
+            if self.transform == "log1p" and low < 0:
+                raise ValueError(f"{where}: `transform: log1p` needs bounds >= 0")
+        elif self.kind == "datetime":
+            if self.bounds is None or not all(isinstance(b, dt.date) for b in self.bounds):
+                raise ValueError(f"{where}: a datetime column needs `bounds: [YYYY-MM-DD, YYYY-MM-DD]`")
+            if not self.bounds[0] < self.bounds[1]:
+                raise ValueError(f"{where}: datetime `bounds` must be increasing")
+            if not self.parts:
+                raise ValueError(f"{where}: a datetime column needs `parts` (e.g. [year, month, weekday])")
+        elif self.bounds is not None:
+            raise ValueError(f"{where}: `bounds` is only for numeric and datetime columns")
+        if self.transform != "none" and self.kind not in NUMERIC_KINDS:
+            raise ValueError(f"{where}: `transform` is only for numeric columns")
+        if self.parts is not None and self.kind != "datetime":
+            raise ValueError(f"{where}: `parts` is only for datetime columns")
+        if self.role == "target" and self.kind != "categorical":
+            raise ValueError(f"{where}: the target must be categorical")
+        if self.role == "narrative" and self.kind != "text":
+            raise ValueError(f"{where}: a narrative column must have kind `text`")
+        if self.kind in ("text", "identifier", "weight") and self.role in ("feature", "target"):
+            raise ValueError(
+                f"{where}: a {self.kind} column cannot be modelled; give it role `excluded`"
+                + (" or `narrative`" if self.kind == "text" else "")
+            )
+        return self
+
+    @property
+    def numeric_bounds(self) -> tuple[float, float]:
+        """Bounds of a numeric column as floats (raises for other kinds)."""
+        if self.kind not in NUMERIC_KINDS or self.bounds is None:
+            raise SpecError(f"column '{self.name}' is not numeric")
+        return float(self.bounds[0]), float(self.bounds[1])  # type: ignore[arg-type]
+
+    @property
+    def date_bounds(self) -> tuple[dt.date, dt.date]:
+        """Bounds of a datetime column as dates (raises for other kinds)."""
+        if self.kind != "datetime" or self.bounds is None:
+            raise SpecError(f"column '{self.name}' is not a datetime column")
+        return self.bounds  # type: ignore[return-value]
+
+    @property
+    def pandas_dtype(self) -> str:
+        """The dtype this column has in a prepared or synthetic frame."""
+        return {
+            "categorical": "str",
+            "integer": "Int64",
+            "continuous": "float64",
+            "weight": "float64",
+            "datetime": "datetime64[ns]",
+            "text": "str",
+            "identifier": "str",
+        }[self.kind]
+
+
+class DatasetSpec(BaseModel):
+    """A whole dataset: its columns plus a name, version and description.
+
+    Attributes:
+        reader: how ``prepare`` obtains the raw table: ``table`` reads the CSV or
+            Parquet file given by ``base.dataset_path`` (bring your own data),
+            ``ed_trauma_sim`` runs the built-in simulator, ``neiss`` reads CPSC NEISS
+            files (decoded or coded layout) and derives the mechanism label.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    version: int = 1
+    description: str = Field(min_length=1)
+    reader: Literal["table", "ed_trauma_sim", "neiss"] = "table"
+    columns: tuple[ColumnSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_columns(self) -> DatasetSpec:
+        names = [c.name for c in self.columns]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate column names: {dupes}")
+        targets = [c.name for c in self.columns if c.role == "target"]
+        if len(targets) != 1:
+            raise ValueError(f"exactly one column must have role `target`, found {targets or 'none'}")
+        ids = [c.name for c in self.columns if c.kind == "identifier"]
+        if len(ids) > 1:
+            raise ValueError(f"at most one identifier column is allowed, found {ids}")
+        narratives = [c.name for c in self.columns if c.role == "narrative"]
+        if len(narratives) > 1:
+            raise ValueError(f"at most one narrative column is allowed, found {narratives}")
+        if not any(c.role == "feature" for c in self.columns):
+            raise ValueError("no column has role `feature`: there is nothing to model")
+        return self
+
+    # -- derived views -------------------------------------------------------
+    def column(self, name: str) -> ColumnSpec:
+        """The column called ``name``; raises SpecError listing the valid names."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise SpecError(f"dataset '{self.name}' has no column '{name}'. Columns: {', '.join(self.column_names)}")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def target(self) -> ColumnSpec:
+        """The class-label column (the trauma mechanism)."""
+        return next(c for c in self.columns if c.role == "target")
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The target's categories, in spec order."""
+        assert self.target.categories is not None  # guaranteed by ColumnSpec validation
+        return self.target.categories
+
+    @property
+    def id_column(self) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.kind == "identifier"), None)
+
+    @property
+    def narrative_column(self) -> ColumnSpec | None:
+        return next((c for c in self.columns if c.role == "narrative"), None)
+
+    @property
+    def feature_columns(self) -> tuple[ColumnSpec, ...]:
+        return tuple(c for c in self.columns if c.role == "feature")
+
+    @property
+    def modelled_columns(self) -> tuple[ColumnSpec, ...]:
+        """Features plus target, in spec order: what a synthesizer learns and emits."""
+        return tuple(c for c in self.columns if c.role in ("feature", "target"))
+
+    @property
+    def prepared_columns(self) -> tuple[ColumnSpec, ...]:
+        """Columns kept by ``prepare``: everything but role ``excluded``.
+
+        The identifier is kept even when excluded from modelling, so rows stay
+        traceable; it is never given to a model.
+        """
+        return tuple(c for c in self.columns if c.role != "excluded" or c.kind == "identifier")
+
+    @cached_property
+    def spec_hash(self) -> str:
+        """sha256 of the canonical JSON form: stored with every model to refuse mismatches."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_spec(path: str | Path) -> DatasetSpec:
+    """Read and validate a dataset specification from YAML.
+
+    Args:
+        path: the spec file, e.g. ``datasets/ed_trauma_sim.yaml``.
+
+    Raises:
+        SpecError: the file is missing, is not YAML, or breaks a rule (each rule's
+            message names the column and says what to write instead).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpecError(f"Dataset specification {path} not found. Write one (see README, 'Bring your own ED data').")
+    try:
+        raw = yaml.load(path.read_text(), Loader=_SpecLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise SpecError(f"Dataset specification {path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SpecError(f"Dataset specification {path} must be a mapping with `name`, `description` and `columns`.")
+    try:
+        return DatasetSpec.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise SpecError(f"Dataset specification {path} is invalid:\n  - " + "\n  - ".join(lines)) from exc
