@@ -1,0 +1,182 @@
+"""The review page in a real headless Chromium (Debian's `chromium` package, driven by Playwright).
+
+CI needs: `apt-get install -y chromium` and `pip install playwright` (no `playwright install`:
+the system browser is used). Without them these tests skip, saying which is missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.review.conftest import MODELS, write_inputs
+from traumasynth.review.ingest import read_key, read_ratings
+from traumasynth.review.page import build_review_page
+from traumasynth.review.params import ReviewParams
+from traumasynth.spec import DatasetSpec
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
+    )
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def review_page(tmp_path_factory: pytest.TempPathFactory, public_spec: DatasetSpec) -> Path:
+    root = write_inputs(tmp_path_factory.mktemp("review"), public_spec, n_rows=20)
+    build_review_page(
+        spec=public_spec,
+        params=ReviewParams(n_items_per_source=3, seed=5),
+        models=MODELS,
+        synthetic_dir=root / "data" / "synthetic",
+        narratives_dir=root / "data" / "narratives",
+        real_path=root / "data" / "prepared" / "test.parquet",
+        page_path=root / "review" / "page.html",
+        key_path=root / "review" / "key.json",
+    )
+    return root / "review"
+
+
+class Watch:
+    """Console errors, uncaught exceptions and any request leaving the file."""
+
+    def __init__(self, page) -> None:
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+    def check(self) -> None:
+        assert self.errors == []
+        assert [u for u in self.requests if not u.startswith(("file://", "blob:", "data:"))] == []
+
+
+def test_rate_reload_and_export(browser, review_page: Path, tmp_path: Path) -> None:
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    watch = Watch(page)
+    url = (review_page / "page.html").as_uri()
+    page.goto(url)
+    key = read_key(review_page / "key.json")
+    assert page.locator("#record-heading").inner_text() == "Record 1 of 9"
+    assert page.locator("#progress-text").inner_text().startswith("Rated 0 of 9")
+
+    # Every form control has a label; radio groups sit in fieldsets with a legend.
+    unlabelled = page.evaluate(
+        "Array.from(document.querySelectorAll('input, textarea, select'))"
+        ".filter(el => el.labels.length === 0).map(el => el.id)"
+    )
+    assert unlabelled == []
+    assert page.evaluate(
+        "Array.from(document.querySelectorAll('input[type=radio]'))"
+        ".every(el => { const f = el.closest('fieldset'); return f && f.querySelector('legend'); })"
+    )
+
+    # Record 1: export first refuses without a reviewer id.
+    first_id = page.locator("#item-id").inner_text()
+    page.get_by_label("4", exact=True).first.check()  # realism 4
+    page.get_by_label("5 – fully consistent").check()
+    page.get_by_label("Implausible vital signs").check()
+    page.get_by_label("Other remarks on this record (optional)").fill('odd "pulse", check')
+    page.get_by_label("Synthetic record").check()
+    page.get_by_role("button", name="Export ratings (CSV)").click()
+    assert "Enter your reviewer ID" in page.locator("#status").inner_text()
+    assert page.evaluate("document.activeElement.id") == "reviewer-id"
+    page.get_by_label("Your reviewer ID (initials or study code)").fill("dr_x")
+
+    # Next record by button, then by keyboard (j), then back (k).
+    page.get_by_role("button", name="Next record →").first.click()
+    assert page.locator("#record-heading").inner_text() == "Record 2 of 9"
+    assert page.evaluate("document.activeElement.id") == "record-heading"
+    second_id = page.locator("#item-id").inner_text()
+    page.get_by_label("1 – clearly unrealistic").check()
+    page.get_by_label("Real patient record").check()
+    page.keyboard.press("j")
+    assert page.locator("#record-heading").inner_text() == "Record 3 of 9"
+    assert page.get_by_label("1 – clearly unrealistic").is_checked() is False
+    page.keyboard.press("k")
+    assert page.get_by_label("1 – clearly unrealistic").is_checked()
+    assert page.locator("#progress-text").inner_text() == "Rated 2 of 9 records (1 fully answered)."
+
+    # Closing the tab loses nothing: a new tab restores answers, reviewer and position.
+    page.close()
+    page = context.new_page()
+    watch2 = Watch(page)
+    page.goto(url)
+    assert page.locator("#record-heading").inner_text() == "Record 2 of 9"
+    assert page.get_by_label("Your reviewer ID (initials or study code)").input_value() == "dr_x"
+    page.get_by_role("button", name="← Previous record").first.click()
+    assert page.locator("#item-id").inner_text() == first_id
+    assert page.get_by_label("Implausible vital signs").is_checked()
+    assert page.get_by_label("Other remarks on this record (optional)").input_value() == 'odd "pulse", check'
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export ratings (CSV)").click()
+    download = info.value
+    assert download.suggested_filename.startswith("ratings_dr_x_")
+    csv_path = tmp_path / download.suggested_filename
+    download.save_as(csv_path)
+    assert csv_path.read_bytes().startswith(
+        b"\xef\xbb\xbfreviewer_id,item_id,realism,coherence,flags,free_text,guess,timestamp\r\n"
+    )
+    ratings = read_ratings(paths=[csv_path], key=key).set_index("item_id")
+    assert list(ratings.index) == [first_id, second_id]
+    assert ratings.loc[first_id, ["reviewer_id", "realism", "coherence", "guess", "free_text"]].tolist() == [
+        "dr_x",
+        4,
+        5,
+        "synthetic",
+        'odd "pulse", check',
+    ]
+    assert ratings.loc[first_id, "flags"] == ("implausible_vitals",)
+    assert ratings.loc[second_id, "realism"] == 1 and ratings.loc[second_id, "guess"] == "real"
+    assert pd.isna(ratings.loc[second_id, "coherence"])
+    watch.check()
+    watch2.check()
+    context.close()
+
+
+def test_readable_at_200_percent_zoom(browser, review_page: Path, tmp_path: Path) -> None:
+    # 200 % zoom of a 1280-px window = a 640-CSS-px viewport at device scale 2.
+    context = browser.new_context(viewport={"width": 640, "height": 900}, device_scale_factor=2)
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto((review_page / "page.html").as_uri())
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0  # no horizontal scrolling (WCAG 1.4.10 reflow)
+    smallest = page.evaluate(
+        "Math.min(...Array.from(document.querySelectorAll('label, td, th, legend, blockquote, button'))"
+        ".map(el => parseFloat(getComputedStyle(el).fontSize)))"
+    )
+    assert smallest >= 14
+    page.screenshot(path=str(tmp_path / "review_200pct.png"), full_page=True)
+    assert (tmp_path / "review_200pct.png").stat().st_size > 10_000
+    watch.check()
+    context.close()

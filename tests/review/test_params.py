@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+
+from traumasynth.errors import ParamsError
+from traumasynth.params import load_section
+from traumasynth.review.params import ReviewParams
+from traumasynth.spec import DatasetSpec
+
+
+def test_auto_includes_real_rows_only_for_public_datasets(sim_spec: DatasetSpec, public_spec: DatasetSpec) -> None:
+    auto = ReviewParams()
+    assert auto.real_included(public_spec) is True
+    assert auto.real_included(sim_spec) is False
+    assert ReviewParams(include_real=True).real_included(sim_spec) is True
+    assert ReviewParams(include_real=False).real_included(public_spec) is False
+
+
+def test_bad_values_name_the_key(tmp_path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("review:\n  n_items_per_source: 0\n  include_real: maybe\n")
+    with pytest.raises(ParamsError) as err:
+        load_section(path, "review", ReviewParams)
+    assert "review.n_items_per_source" in str(err.value)
+    assert "review.include_real" in str(err.value)
+
+
+def test_repo_params_section_loads() -> None:
+    params = load_section("params.yaml", "review", ReviewParams)
+    assert params.include_real == "auto"

@@ -1,0 +1,37 @@
+"""The ``review`` section of ``params.yaml``: what goes on the clinician review page."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from traumasynth.params import FrozenParams
+from traumasynth.spec import DatasetSpec
+
+#: Datasets whose real rows are public, so they may be shown on a page that leaves the
+#: secure environment. Only these get real rows when ``include_real`` is ``auto``.
+PUBLIC_DATASETS: frozenset[str] = frozenset({"neiss"})
+
+
+class ReviewParams(FrozenParams):
+    """Section ``review``.
+
+    Attributes:
+        n_items_per_source: records drawn from each source (real rows, each model).
+        include_real: mix real test rows (with their real narratives) into the page:
+            ``auto`` does so only for public datasets (``neiss``); ``true`` forces it
+            (the page then holds real patient rows: never for private data);
+            ``false`` shows synthetic records only.
+        seed: seed of the draw, the shuffle and the opaque item ids.
+    """
+
+    n_items_per_source: int = Field(default=20, ge=1, le=2000)
+    include_real: bool | Literal["auto"] = "auto"
+    seed: int = 42
+
+    def real_included(self, spec: DatasetSpec) -> bool:
+        """Whether real rows go on the page for this dataset."""
+        if self.include_real == "auto":
+            return spec.name in PUBLIC_DATASETS
+        return bool(self.include_real)
