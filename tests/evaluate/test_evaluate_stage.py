@@ -1,0 +1,145 @@
+"""The `evaluate` stage through its command line, on small simulated inputs written in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tests.conftest import DATASETS, load_stage
+from traumasynth.datasets.ed_trauma_sim import simulate
+from traumasynth.prepare import PrepareParams, prepare_dataset, write_prepared
+from traumasynth.spec import DatasetSpec
+
+runner = CliRunner()
+app = load_stage("evaluate")
+
+SMALL = {
+    "bootstrap": 20,
+    "hgb_max_iter": 20,
+    "discriminator_rows": 300,
+    "privacy_rows": 200,
+    "text_rows": 200,
+    "text_max_features": 500,
+}
+
+
+def _synthetic_files(root: Path, model: str, synthetic: pd.DataFrame, spec: DatasetSpec, epsilon: float) -> None:
+    modelled = [c.name for c in spec.modelled_columns]
+    syn = synthetic[modelled].reset_index(drop=True)
+    syn.insert(0, "patient_id", [f"{model}-{i:06d}" for i in range(len(syn))])
+    (root / "data/synthetic").mkdir(parents=True, exist_ok=True)
+    syn.to_parquet(root / f"data/synthetic/{model}.parquet", index=False)
+    aug = simulate(n_rows=600, seed=31, spec=spec)[modelled]
+    aug = aug[aug["mechanism"] == "self_harm"].reset_index(drop=True)
+    aug.insert(0, "patient_id", [f"{model}-{900000 + i:06d}" for i in range(len(aug))])
+    aug.to_parquet(root / f"data/synthetic/{model}_augment.parquet", index=False)
+    (root / f"metrics/sample_{model}.json").write_text(json.dumps({"epsilon_total": epsilon, "delta_total": 1e-5}))
+    (root / f"metrics/train_{model}.json").write_text(json.dumps({"epsilon": epsilon, "delta": 1e-5}))
+    narratives = pd.DataFrame(
+        {
+            "row_id": syn["patient_id"],
+            "narrative": [
+                f"{a}-year-old {s}, {m.replace('_', ' ')} at {p}, {r.replace('_', ' ')} {t}."
+                for a, s, m, p, r, t in syn[
+                    ["age", "sex", "mechanism", "place", "body_region", "injury_type"]
+                ].itertuples(index=False)
+            ],
+            "faithfulness": np.linspace(0.5, 1.0, len(syn)),
+        }
+    )
+    (root / "data/narratives").mkdir(parents=True, exist_ok=True)
+    narratives.to_parquet(root / f"data/narratives/{model}.parquet", index=False)
+    (root / f"metrics/narrate_{model}.json").write_text(json.dumps({"faithfulness_rate": 0.8}))
+
+
+@pytest.fixture()
+def project(tmp_path: Path, sim_spec: DatasetSpec) -> Path:
+    """A project folder with prepared splits and two "models": fresh rows (vae) and a copy of train (ddpm)."""
+    shutil.copytree(DATASETS, tmp_path / "datasets")
+    data = prepare_dataset(spec=sim_spec, params=PrepareParams(n_rows=800, min_class_rows=5), dataset_path=None, seed=3)
+    (tmp_path / "metrics").mkdir()
+    write_prepared(data, spec=sim_spec, out_dir=tmp_path / "data/prepared", metrics_path=tmp_path / "metrics/prep.json")
+    _synthetic_files(tmp_path, "vae", simulate(n_rows=len(data.train), seed=21, spec=sim_spec), sim_spec, 3.0)
+    _synthetic_files(tmp_path, "ddpm", data.train, sim_spec, 8.0)
+    params = {"base": {"seed": 1, "dataset": "ed_trauma_sim", "models": ["vae", "ddpm"]}, "evaluate": SMALL}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return tmp_path
+
+
+def cli(root: Path):
+    return runner.invoke(
+        app,
+        [
+            "--params", str(root / "params.yaml"), "--prepared-dir", str(root / "data/prepared"),
+            "--synthetic-dir", str(root / "data/synthetic"), "--narratives-dir", str(root / "data/narratives"),
+            "--metrics-dir", str(root / "metrics"), "--plots-dir", str(root / "metrics/plots"),
+            "--report", str(root / "metrics/report.md"), "--datasets-dir", str(root / "datasets"),
+        ],
+    )  # fmt: skip
+
+
+def test_stage_writes_metrics_plots_and_report(project: Path):
+    result = cli(project)
+    assert result.exit_code == 0, result.output
+    fresh = json.loads((project / "metrics/evaluate_vae.json").read_text())
+    copy = json.loads((project / "metrics/evaluate_ddpm.json").read_text())
+    for key in (
+        "utility.trtr_macro_f1", "utility.tstr_macro_f1", "utility.tstr_trtr_ratio", "utility.augmented_macro_f1",
+        "utility.rare_class_recall_trtr", "utility.rare_class_recall_augmented", "fidelity.wasserstein_mean",
+        "fidelity.tvd_mean", "fidelity.association_diff", "fidelity.discriminator_auc", "privacy.epsilon_total",
+        "privacy.dcr_ratio", "privacy.mia_auc", "privacy.exact_match_rate", "narrative.faithfulness_rate",
+        "narrative.distinct_2",
+    ):  # fmt: skip
+        section, name = key.split(".")
+        assert isinstance(fresh[section][name], float | int), key
+    assert "self_harm" in fresh["utility"]["rare_recall"]
+    assert fresh["privacy"]["epsilon_total"] == 3.0 and copy["privacy"]["epsilon_total"] == 8.0
+    assert fresh["narrative"]["faithfulness_rate"] == 0.8
+    # the copy of the training rows is flagged; fresh rows of the population are not
+    assert copy["privacy"]["exact_match_rate"] == 1.0 and fresh["privacy"]["exact_match_rate"] == 0.0
+    assert copy["privacy"]["mia_auc"] > 0.9 > fresh["privacy"]["mia_auc"]
+    assert copy["privacy"]["dcr_ratio"] < 0.1 < fresh["privacy"]["dcr_ratio"]
+    assert copy["fidelity"]["wasserstein_mean"] == 0.0 and copy["fidelity"]["tvd_mean"] == 0.0
+    assert 0.0 < fresh["utility"]["tstr_macro_f1"] <= 1.0
+    plots = project / "metrics/plots"
+    for name in ("utility", "recall_vae", "confusion_vae", "marginals_vae", "fidelity_vae", "dcr_ddpm"):
+        assert (plots / f"{name}.csv").is_file(), name
+    confusion = pd.read_csv(plots / "confusion_vae.csv")
+    assert len(confusion) == len(pd.read_parquet(project / "data/prepared/test.parquet"))
+    report = (project / "metrics/report.md").read_text()
+    assert "| vae |" in report and "| ddpm |" in report
+
+
+def test_missing_synthetic_file_exits_1_naming_the_stage(project: Path):
+    (project / "data/synthetic/ddpm.parquet").unlink()
+    result = cli(project)
+    assert result.exit_code == 1
+    assert "data/synthetic/ddpm.parquet" in result.output
+    assert "dvc repro sample@ddpm" in result.output
+    assert not (project / "metrics/evaluate_vae.json").exists()  # nothing written for any model
+    assert not (project / "metrics/report.md").exists()
+
+
+def test_synthetic_value_outside_the_spec_exits_1(project: Path):
+    path = project / "data/synthetic/vae.parquet"
+    df = pd.read_parquet(path)
+    df.loc[3, "sex"] = "unknown_sex"
+    df.to_parquet(path, index=False)
+    result = cli(project)
+    assert result.exit_code == 1
+    assert "Column 'sex'" in result.output and "sample@vae" in result.output
+
+
+def test_same_inputs_give_the_same_bytes(project: Path):
+    assert cli(project).exit_code == 0
+    first = {p.name: p.read_bytes() for p in (project / "metrics").rglob("*") if p.is_file()}
+    assert cli(project).exit_code == 0
+    second = {p.name: p.read_bytes() for p in (project / "metrics").rglob("*") if p.is_file()}
+    assert first == second

@@ -1,0 +1,296 @@
+"""Fidelity: how closely a synthetic table reproduces the real one, column by column and jointly.
+
+Every metric compares two frames in the spec's form (the modelled columns):
+
+- ``wasserstein_table``: Wasserstein-1 per numeric column (datetime parts included), in raw
+  units and on the spec's scale (after the spec transform, divided by the bounds' width,
+  so columns are comparable; range 0..1, lower is better).
+- ``tvd_table``: total-variation distance per categorical column, missing as its own level
+  (0..1, lower is better).
+- ``association_difference``: mean absolute difference of the pairwise association
+  matrices (Pearson or Spearman for numeric pairs, Cramér's V for categorical pairs,
+  correlation ratio for mixed pairs; 0..2 in theory, 0..1 in practice, lower is better).
+- ``missingness_table``: per nullable column, |missing rate real - missing rate synthetic|.
+- ``discriminator_auc``: cross-validated AUC of a classifier telling real from synthetic
+  rows (0.5 = indistinguishable, 1 = trivially told apart).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata, wasserstein_distance
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+
+from traumasynth.encoding import MISSING_LEVEL, TableEncoder
+from traumasynth.errors import DataError
+from traumasynth.evaluate.features import row_keys, tree_matrix
+from traumasynth.spec import DATETIME_PART_BOUNDS, ColumnSpec, DatasetSpec
+
+log = logging.getLogger(__name__)
+
+Correlation = Literal["pearson", "spearman"]
+
+
+@dataclass(frozen=True)
+class NumericVariable:
+    """One numeric quantity compared between tables: a numeric column or a datetime part.
+
+    Attributes:
+        name: ``"age"`` or ``"<datetime column>.<part>"``.
+        column: the spec column it comes from.
+        part: the datetime part, or None.
+    """
+
+    name: str
+    column: ColumnSpec
+    part: str | None = None
+
+    def raw(self, df: pd.DataFrame) -> np.ndarray:
+        """Values in the column's own unit (NaN where missing)."""
+        series = df[self.column.name]
+        if self.part is None:
+            return pd.to_numeric(series).to_numpy(dtype="float64", na_value=np.nan)
+        accessor = pd.to_datetime(series).dt
+        return getattr(accessor, self.part).to_numpy(dtype="float64", na_value=np.nan)
+
+    def scaled(self, df: pd.DataFrame) -> np.ndarray:
+        """Values after the spec transform, divided by the (transformed) bounds' width."""
+        values = self.raw(df)
+        low, high = self.bounds_transformed
+        if self.column.transform == "log1p":
+            values = np.log1p(values)
+        return values / (high - low) if high > low else np.zeros_like(values)
+
+    @property
+    def bounds_transformed(self) -> tuple[float, float]:
+        if self.part is None:
+            low, high = self.column.numeric_bounds
+            if self.column.transform == "log1p":
+                return float(np.log1p(low)), float(np.log1p(high))
+            return low, high
+        if self.part == "year":
+            low_d, high_d = self.column.date_bounds
+            return float(low_d.year), float(high_d.year)
+        low_p, high_p = DATETIME_PART_BOUNDS[self.part]
+        return float(low_p), float(high_p)
+
+
+def numeric_variables(spec: DatasetSpec) -> list[NumericVariable]:
+    """The numeric quantities of the modelled columns, in spec order."""
+    out: list[NumericVariable] = []
+    for col in spec.modelled_columns:
+        if col.kind == "datetime":
+            out += [NumericVariable(f"{col.name}.{p}", col, p) for p in col.parts or ()]
+        elif col.kind in ("integer", "continuous"):
+            out.append(NumericVariable(col.name, col))
+    return out
+
+
+def categorical_columns(spec: DatasetSpec) -> list[ColumnSpec]:
+    """The categorical modelled columns (target included), in spec order."""
+    return [c for c in spec.modelled_columns if c.kind == "categorical"]
+
+
+def category_codes(df: pd.DataFrame, *, col: ColumnSpec) -> np.ndarray:
+    """Index of each value in the spec's categories; missing (or unknown) is the last level."""
+    levels = list(col.categories or ())
+    codes = pd.Categorical(df[col.name].astype(object), categories=levels).codes.astype(np.int64)
+    return np.where(codes < 0, len(levels), codes)
+
+
+def level_names(col: ColumnSpec) -> list[str]:
+    """The spec's categories plus the ``__missing__`` level."""
+    return [*list(col.categories or ()), MISSING_LEVEL]
+
+
+def wasserstein_table(real: pd.DataFrame, synthetic: pd.DataFrame, *, spec: DatasetSpec) -> pd.DataFrame:
+    """Wasserstein-1 distance per numeric variable, on present values.
+
+    Returns:
+        One row per variable: ``column``, ``wasserstein_scaled`` (spec scale, 0..1) and
+        ``wasserstein_raw`` (column units); NaN when one side has no present value.
+    """
+    rows = []
+    for var in numeric_variables(spec):
+        r_raw, s_raw = var.raw(real), var.raw(synthetic)
+        r_sc, s_sc = var.scaled(real), var.scaled(synthetic)
+        keep_r, keep_s = ~np.isnan(r_raw), ~np.isnan(s_raw)
+        if not keep_r.any() or not keep_s.any():
+            rows.append({"column": var.name, "wasserstein_scaled": np.nan, "wasserstein_raw": np.nan})
+            continue
+        rows.append(
+            {
+                "column": var.name,
+                "wasserstein_scaled": float(wasserstein_distance(r_sc[keep_r], s_sc[keep_s])),
+                "wasserstein_raw": float(wasserstein_distance(r_raw[keep_r], s_raw[keep_s])),
+            }
+        )
+    return pd.DataFrame(rows, columns=["column", "wasserstein_scaled", "wasserstein_raw"])
+
+
+def level_shares(df: pd.DataFrame, *, col: ColumnSpec) -> np.ndarray:
+    """Share of each level (spec categories, then missing) in ``df``."""
+    counts = np.bincount(category_codes(df, col=col), minlength=len(col.categories or ()) + 1).astype(np.float64)
+    return counts / max(counts.sum(), 1.0)
+
+
+def tvd_table(real: pd.DataFrame, synthetic: pd.DataFrame, *, spec: DatasetSpec) -> pd.DataFrame:
+    """Total-variation distance ``0.5 * sum |p - q|`` per categorical column (missing is a level)."""
+    rows = [
+        {
+            "column": col.name,
+            "tvd": float(0.5 * np.abs(level_shares(real, col=col) - level_shares(synthetic, col=col)).sum()),
+        }
+        for col in categorical_columns(spec)
+    ]
+    return pd.DataFrame(rows, columns=["column", "tvd"])
+
+
+def missingness_table(real: pd.DataFrame, synthetic: pd.DataFrame, *, spec: DatasetSpec) -> pd.DataFrame:
+    """Missing rate per nullable modelled column in both tables and their absolute difference."""
+    rows = []
+    for col in spec.modelled_columns:
+        if not col.nullable:
+            continue
+        r, s = float(real[col.name].isna().mean()), float(synthetic[col.name].isna().mean())
+        rows.append({"column": col.name, "missing_real": r, "missing_synthetic": s, "missing_diff": abs(r - s)})
+    return pd.DataFrame(rows, columns=["column", "missing_real", "missing_synthetic", "missing_diff"])
+
+
+# -- associations ---------------------------------------------------------------------------------
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    keep = ~(np.isnan(x) | np.isnan(y))
+    if keep.sum() < 3:
+        return 0.0
+    x, y = x[keep], y[keep]
+    sx, sy = x.std(), y.std()
+    if sx == 0 or sy == 0:
+        return 0.0
+    return float(((x - x.mean()) * (y - y.mean())).mean() / (sx * sy))
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    keep = ~(np.isnan(x) | np.isnan(y))
+    if keep.sum() < 3:
+        return 0.0
+    return _pearson(rankdata(x[keep]), rankdata(y[keep]))
+
+
+def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
+    """Cramér's V of two code vectors (0 = independent, 1 = one determines the other)."""
+    _, a_idx = np.unique(a, return_inverse=True)
+    _, b_idx = np.unique(b, return_inverse=True)
+    r, c = int(a_idx.max()) + 1, int(b_idx.max()) + 1
+    if min(r, c) < 2:
+        return 0.0
+    table = np.bincount(a_idx * c + b_idx, minlength=r * c).reshape(r, c).astype(np.float64)
+    n = table.sum()
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    chi2 = float(((table - expected) ** 2 / expected).sum())
+    return float(np.sqrt(chi2 / n / (min(r, c) - 1)))
+
+
+def correlation_ratio(codes: np.ndarray, values: np.ndarray) -> float:
+    """Correlation ratio eta of a numeric variable on a categorical one (present values only)."""
+    keep = ~np.isnan(values)
+    codes, values = codes[keep], values[keep]
+    if values.size < 2:
+        return 0.0
+    total = float(((values - values.mean()) ** 2).sum())
+    if total == 0:
+        return 0.0
+    _, idx = np.unique(codes, return_inverse=True)
+    counts = np.bincount(idx).astype(np.float64)
+    means = np.bincount(idx, weights=values) / counts
+    between = float((counts * (means - values.mean()) ** 2).sum())
+    return float(np.sqrt(between / total))
+
+
+def association_matrix(df: pd.DataFrame, *, spec: DatasetSpec, method: Correlation = "spearman") -> pd.DataFrame:
+    """Pairwise associations of the modelled columns (datetime parts as numeric variables).
+
+    Numeric pairs use ``method`` (signed, -1..1), categorical pairs Cramér's V and mixed
+    pairs the correlation ratio (both 0..1). The diagonal is 1.
+    """
+    corr = _spearman if method == "spearman" else _pearson
+    numeric = {v.name: v.raw(df) for v in numeric_variables(spec)}
+    categorical = {c.name: category_codes(df, col=c) for c in categorical_columns(spec)}
+    names = list(numeric) + list(categorical)
+    out = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for a, b in itertools.combinations(names, 2):
+        if a in numeric and b in numeric:
+            value = corr(numeric[a], numeric[b])
+        elif a in categorical and b in categorical:
+            value = cramers_v(categorical[a], categorical[b])
+        elif a in categorical:
+            value = correlation_ratio(categorical[a], numeric[b])
+        else:
+            value = correlation_ratio(categorical[b], numeric[a])
+        out.loc[a, b] = out.loc[b, a] = value
+    return out
+
+
+def association_difference(
+    real: pd.DataFrame, synthetic: pd.DataFrame, *, spec: DatasetSpec, method: Correlation = "spearman"
+) -> float:
+    """Mean absolute difference of the two association matrices over distinct pairs (lower is better)."""
+    a = association_matrix(real, spec=spec, method=method).to_numpy()
+    b = association_matrix(synthetic, spec=spec, method=method).to_numpy()
+    upper = np.triu_indices_from(a, k=1)
+    if upper[0].size == 0:
+        return 0.0
+    return float(np.abs(a[upper] - b[upper]).mean())
+
+
+# -- classifier two-sample test ---------------------------------------------------------------------
+def discriminator_auc(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    encoder: TableEncoder,
+    max_rows: int,
+    cv_folds: int,
+    max_iter: int,
+    seed: int,
+) -> float:
+    """Cross-validated AUC of gradient-boosted trees telling real rows from synthetic ones.
+
+    Both tables are subsampled to the same size (at most ``max_rows`` each), so 0.5 means
+    the classifier cannot tell them apart and 1.0 that it always can. Identical rows are
+    kept in the same fold: otherwise a synthetic copy of a real row, seen in training with
+    the other label, would push the AUC *below* 0.5.
+
+    Raises:
+        DataError: a table has fewer rows than ``cv_folds``.
+    """
+    n = min(len(real), len(synthetic), max_rows)
+    if n < cv_folds:
+        raise DataError(
+            f"The discriminator needs at least {cv_folds} rows per table, got {len(real)} real and "
+            f"{len(synthetic)} synthetic. Sample more rows or lower evaluate.cv_folds."
+        )
+    rng = np.random.default_rng(seed)
+    real_s = real.iloc[rng.choice(len(real), size=n, replace=False)]
+    synth_s = synthetic.iloc[rng.choice(len(synthetic), size=n, replace=False)]
+    x_real, mask = tree_matrix(encoder.encode(real_s), encoder=encoder, with_target=True)
+    x_synth, _ = tree_matrix(encoder.encode(synth_s), encoder=encoder, with_target=True)
+    x = np.vstack([x_real, x_synth])
+    y = np.r_[np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)]
+    clf = HistGradientBoostingClassifier(
+        max_iter=max_iter, categorical_features=mask, early_stopping=False, random_state=seed
+    )
+    columns = encoder.columns
+    groups = np.r_[row_keys(real_s, columns=columns), row_keys(synth_s, columns=columns)]
+    folds = StratifiedGroupKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
+    proba = cross_val_predict(clf, x, y, groups=groups, cv=folds, method="predict_proba")[:, 1]
+    auc = float(roc_auc_score(y, proba))
+    log.debug("discriminator AUC %.3f on %d + %d rows", auc, n, n)
+    return auc

@@ -1,0 +1,193 @@
+"""Narrative metrics: faithfulness, lexical diversity, and (with real narratives) text utility.
+
+- ``distinct_n``: distinct-n, the number of distinct word n-grams over the number of
+  n-grams in a corpus (0..1, higher = more varied wording). It falls as a corpus grows,
+  so corpora are compared at the same size (``evaluate.text_rows``).
+- ``text_classifier_f1``: TF-IDF + logistic regression trained on one corpus's narratives
+  and mechanism labels, macro-F1 on real test narratives (text TSTR vs TRTR).
+- ``text_discriminator_auc``: cross-validated AUC of TF-IDF + logistic regression telling
+  real narratives from synthetic ones (0.5 = indistinguishable).
+
+Real narratives are only ever read into these models: none is logged or written out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from traumasynth.errors import DataError
+from traumasynth.evaluate.inputs import NARRATIVE_TEXT, synthetic_row_ids
+from traumasynth.spec import DatasetSpec
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens."""
+    return _TOKEN.findall(text.lower())
+
+
+def distinct_n(texts: Sequence[str], *, n: int) -> float:
+    """Distinct n-grams / all n-grams over the corpus (0 when it has no n-gram)."""
+    seen: set[tuple[str, ...]] = set()
+    total = 0
+    for text in texts:
+        tokens = tokenize(text)
+        grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+        total += len(grams)
+        seen.update(grams)
+    return len(seen) / total if total else 0.0
+
+
+def _text_pipeline(*, max_features: int, seed: int) -> Pipeline:
+    return make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_features=max_features, sublinear_tf=True),
+        LogisticRegression(max_iter=1000, C=4.0, random_state=seed),
+    )
+
+
+def text_classifier_f1(
+    *,
+    train_texts: Sequence[str],
+    train_labels: Sequence[str],
+    test_texts: Sequence[str],
+    test_labels: Sequence[str],
+    max_features: int,
+    seed: int,
+) -> float:
+    """Macro-F1 on ``test`` of TF-IDF + logistic regression fitted on ``train`` (classes of the test rows).
+
+    Raises:
+        DataError: the training corpus has fewer than two classes.
+    """
+    if len(set(train_labels)) < 2:
+        raise DataError(
+            "The narrative classifier needs training narratives of at least two mechanisms. "
+            "Narrate more rows (narrate section of params.yaml)."
+        )
+    model = _text_pipeline(max_features=max_features, seed=seed).fit(list(train_texts), list(train_labels))
+    predicted = model.predict(list(test_texts))
+    labels = sorted(set(test_labels))
+    return float(f1_score(list(test_labels), predicted, labels=labels, average="macro", zero_division=0))
+
+
+def text_discriminator_auc(
+    *, real_texts: Sequence[str], synthetic_texts: Sequence[str], cv_folds: int, max_features: int, seed: int
+) -> float:
+    """Cross-validated AUC of TF-IDF + logistic regression separating real from synthetic narratives.
+
+    Both corpora are cut to the size of the smaller one. Identical texts share a fold, so a
+    copied narrative cannot push the AUC below 0.5.
+
+    Raises:
+        DataError: fewer narratives than ``cv_folds`` on one side.
+    """
+    n = min(len(real_texts), len(synthetic_texts))
+    if n < cv_folds:
+        raise DataError(
+            f"The narrative discriminator needs at least {cv_folds} narratives per side, got {len(real_texts)} real "
+            f"and {len(synthetic_texts)} synthetic. Narrate more rows or lower evaluate.cv_folds."
+        )
+    rng = np.random.default_rng(seed)
+    real = [real_texts[i] for i in rng.choice(len(real_texts), size=n, replace=False)]
+    synth = [synthetic_texts[i] for i in rng.choice(len(synthetic_texts), size=n, replace=False)]
+    y = np.r_[np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)]
+    texts = real + synth
+    groups = pd.Series(texts).astype("category").cat.codes.to_numpy()
+    folds = StratifiedGroupKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
+    model = _text_pipeline(max_features=max_features, seed=seed)
+    proba = cross_val_predict(model, texts, y, groups=groups, cv=folds, method="predict_proba")[:, 1]
+    return float(roc_auc_score(y, proba))
+
+
+def _faithfulness(narratives: pd.DataFrame, narrate_metrics: dict[str, Any] | None) -> dict[str, float]:
+    """Faithfulness figures of the narrate stage; without its metrics file, the file's mean score."""
+    if narrate_metrics is not None:
+        keys = ("faithfulness_rate", "core_faithful_rate")
+        return {k: float(v) for k in keys if isinstance(v := narrate_metrics.get(k), int | float)}
+    if "faithfulness" in narratives.columns:
+        mean = pd.to_numeric(narratives["faithfulness"].astype("float64")).mean()
+        if not np.isnan(mean):
+            return {"faithfulness_rate": float(mean)}
+    return {}
+
+
+def narrative_metrics(
+    *,
+    narratives: pd.DataFrame,
+    narrate_metrics: dict[str, Any] | None,
+    synthetic: pd.DataFrame,
+    real_train: pd.DataFrame,
+    real_test: pd.DataFrame,
+    spec: DatasetSpec,
+    id_column: str,
+    text_rows: int,
+    max_features: int,
+    cv_folds: int,
+    seed: int,
+) -> dict[str, float]:
+    """Faithfulness, distinct-1/2 and, when the spec has a real narrative column, text TSTR/TRTR.
+
+    Synthetic narratives get their mechanism label from the synthetic table, joined on the
+    row id (``id_column`` of ``narratives``; see ``synthetic_row_ids``). The text TRTR
+    classifier is trained on as many real train narratives as there are synthetic ones (at
+    most ``text_rows``), so both see corpora of the same size.
+    """
+    rng = np.random.default_rng(seed)
+    out: dict[str, float] = {"rows": len(narratives)}
+    out.update(_faithfulness(narratives, narrate_metrics))
+    target = spec.target.name
+    if narratives[id_column].duplicated().any():
+        raise DataError(
+            f"The narratives file repeats row ids in '{id_column}' ({int(narratives[id_column].duplicated().sum())} "
+            "duplicates). Re-run the narrate stage."
+        )
+    labels = pd.DataFrame({"_id": synthetic_row_ids(synthetic, spec=spec), target: synthetic[target].to_numpy()})
+    texts = pd.DataFrame(
+        {"_id": narratives[id_column].astype(str).to_numpy(), NARRATIVE_TEXT: narratives[NARRATIVE_TEXT].to_numpy()}
+    )
+    labelled = texts.merge(labels, on="_id", how="inner")
+    labelled = labelled[labelled[NARRATIVE_TEXT].notna()]
+    labelled = labelled[labelled[NARRATIVE_TEXT].astype(str).str.strip() != ""]
+    if len(labelled) > text_rows:
+        labelled = labelled.iloc[np.sort(rng.choice(len(labelled), size=text_rows, replace=False))]
+    synth_texts = labelled[NARRATIVE_TEXT].astype(str).tolist()
+    if not synth_texts:
+        raise DataError(
+            "No narrative matches a synthetic row id. Re-run the narrate stage on the current synthetic table."
+        )
+    out["distinct_1"] = distinct_n(synth_texts, n=1)
+    out["distinct_2"] = distinct_n(synth_texts, n=2)
+    real_col = spec.narrative_column
+    if real_col is None or real_col.name not in real_train.columns:
+        return out
+    train_real = real_train[real_train[real_col.name].notna()]
+    test_real = real_test[real_test[real_col.name].notna()]
+    n_train = min(len(train_real), len(synth_texts))
+    train_real = train_real.iloc[np.sort(rng.choice(len(train_real), size=n_train, replace=False))]
+    real_texts = train_real[real_col.name].astype(str).tolist()
+    test_texts, test_labels = test_real[real_col.name].astype(str).tolist(), test_real[target].astype(str).tolist()
+    out["real_distinct_2"] = distinct_n(real_texts, n=2)
+    common = {"test_texts": test_texts, "test_labels": test_labels, "max_features": max_features, "seed": seed}
+    out["text_tstr_macro_f1"] = text_classifier_f1(
+        train_texts=synth_texts, train_labels=labelled[target].astype(str).tolist(), **common
+    )
+    out["text_trtr_macro_f1"] = text_classifier_f1(
+        train_texts=real_texts, train_labels=train_real[target].astype(str).tolist(), **common
+    )
+    if out["text_trtr_macro_f1"] > 0:
+        out["text_tstr_trtr_ratio"] = out["text_tstr_macro_f1"] / out["text_trtr_macro_f1"]
+    out["text_discriminator_auc"] = text_discriminator_auc(
+        real_texts=real_texts, synthetic_texts=synth_texts, cv_folds=cv_folds, max_features=max_features, seed=seed
+    )
+    return out
