@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -254,9 +253,12 @@ class DatasetSpec(BaseModel):
         """
         return tuple(c for c in self.columns if c.role != "excluded" or c.kind == "identifier")
 
-    @cached_property
+    @property
     def spec_hash(self) -> str:
-        """sha256 of the canonical JSON form: stored with every model to refuse mismatches."""
+        """sha256 of the canonical JSON form: stored with every model to refuse mismatches.
+
+        Computed on each call (not cached) so that ``model_copy(update=...)`` cannot keep a stale hash.
+        """
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 

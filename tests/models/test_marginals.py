@@ -1,0 +1,142 @@
+"""The DP marginals floor synthesizer: exact without DP, charged to ε with DP, plausible per class."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from traumasynth.errors import ModelMismatchError, NotFittedError, SchemaError
+from traumasynth.models import get_synthesizer
+from traumasynth.models.marginals import MarginalsConfig, MarginalsSynthesizer
+from traumasynth.privacy.histogram import gaussian_epsilon, gaussian_sigma
+from traumasynth.schema import validate
+from traumasynth.spec import DatasetSpec
+from traumasynth.training import TrainParams
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def sim_4000(sim_spec: DatasetSpec) -> pd.DataFrame:
+    from traumasynth.datasets.ed_trauma_sim import simulate
+
+    return simulate(n_rows=4000, seed=11, spec=sim_spec)
+
+
+@pytest.fixture(scope="module")
+def dp_model(sim_spec: DatasetSpec, sim_4000: pd.DataFrame) -> MarginalsSynthesizer:
+    model = MarginalsSynthesizer(spec=sim_spec)
+    model.fit(sim_4000, params=TrainParams(epsilon=8.0, delta=1e-5), device=CPU, seed=0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def exact_model(sim_spec: DatasetSpec, sim_4000: pd.DataFrame) -> MarginalsSynthesizer:
+    model = MarginalsSynthesizer(spec=sim_spec)
+    model.fit(sim_4000, params=TrainParams(epsilon=None), device=CPU, seed=0)
+    return model
+
+
+def test_registered_as_marginals() -> None:
+    assert get_synthesizer("marginals") is MarginalsSynthesizer
+
+
+def test_rarest_class_on_request_is_plausible(dp_model: MarginalsSynthesizer, sim_spec: DatasetSpec) -> None:
+    rows = dp_model.sample(0, conditions={"self_harm": 1000}, seed=5)
+    assert len(rows) == 1000
+    assert (rows["mechanism"] == "self_harm").all()
+    validate(rows, sim_spec, columns=[c.name for c in sim_spec.modelled_columns])
+    # the simulator makes self-harm patients mostly female and young adults ...
+    assert (rows["sex"] == "female").mean() > 0.55
+    assert rows["age"].median() < 45
+    # ... and work injuries mostly male, in working age
+    work = dp_model.sample(0, conditions={"work": 1000}, seed=5)
+    assert (work["sex"] == "male").mean() > 0.7
+    assert (work["age"].astype(float) >= 16).mean() > 0.85
+
+
+def test_without_dp_the_class_marginals_are_reproduced(
+    exact_model: MarginalsSynthesizer, sim_4000: pd.DataFrame
+) -> None:
+    rows = exact_model.sample(0, conditions={"fall": 4000, "assault": 4000}, seed=1)
+    for cls in ("fall", "assault"):
+        real = sim_4000.loc[sim_4000["mechanism"] == cls]
+        fake = rows.loc[rows["mechanism"] == cls]
+        for col in ("sex", "place", "triage_level"):
+            p = real[col].value_counts(normalize=True)
+            q = fake[col].value_counts(normalize=True)
+            tv = 0.5 * p.sub(q, fill_value=0).abs().sum()
+            assert tv < 0.06, (cls, col, tv)
+        # integer slots with few values are points: no value the class never had
+        assert set(fake["triage_level"].dropna()) <= set(real["triage_level"].dropna())
+        share_missing = real["sbp"].isna().mean()
+        assert fake["sbp"].isna().mean() == pytest.approx(share_missing, abs=0.04)
+
+
+def test_dp_release_is_charged_and_calibrated(
+    dp_model: MarginalsSynthesizer, exact_model: MarginalsSynthesizer
+) -> None:
+    result = dp_model.train_result
+    assert result is not None and result.dp
+    n_slots = dp_model.encoder.n_num + dp_model.encoder.n_cat
+    sigma = result.noise_multiplier * math.sqrt(n_slots)
+    assert sigma == pytest.approx(gaussian_sigma(epsilon=8.0, delta=1e-5, l2_sensitivity=math.sqrt(n_slots)))
+    assert gaussian_epsilon(sigma=sigma, delta=1e-5, l2_sensitivity=math.sqrt(n_slots)) == pytest.approx(8.0)
+    assert (result.epsilon, result.delta, result.sample_rate, result.steps) == (8.0, 1e-5, 1.0, 1)
+    noisy = dp_model.network.cat_counts
+    exact = exact_model.network.cat_counts
+    assert not torch.equal(noisy, exact)  # noise was added
+    assert (noisy >= 0).all() and torch.equal(noisy, noisy.round())
+    assert exact_model.train_result is not None and exact_model.train_result.epsilon is None
+
+
+def test_geometric_mechanism(sim_spec: DatasetSpec, sim_4000: pd.DataFrame) -> None:
+    model = MarginalsSynthesizer(spec=sim_spec, config=MarginalsConfig(mechanism="geometric", n_bins=8))
+    result = model.fit(sim_4000, params=TrainParams(epsilon=2.0, delta=1e-5), device=CPU, seed=0)
+    assert (result.epsilon, result.delta, result.noise_multiplier) == (2.0, 0.0, 0.0)
+    assert len(model.sample(50, seed=0)) == 50
+
+
+def test_same_seed_same_rows(dp_model: MarginalsSynthesizer) -> None:
+    a = dp_model.sample(300, seed=9)
+    b = dp_model.sample(300, seed=9)
+    c = dp_model.sample(300, seed=10)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+
+
+def test_unconditional_sampling_follows_the_released_class_mix(dp_model: MarginalsSynthesizer) -> None:
+    rows = dp_model.sample(5000, seed=2)
+    assert (rows["mechanism"] == "fall").mean() == pytest.approx(0.40, abs=0.05)
+    assert (rows["mechanism"] == "self_harm").mean() < 0.06
+
+
+def test_save_load_round_trip_and_spec_mismatch(
+    dp_model: MarginalsSynthesizer, sim_spec: DatasetSpec, tmp_path
+) -> None:
+    dp_model.save(tmp_path / "m")
+    loaded = MarginalsSynthesizer.load(tmp_path / "m", spec=sim_spec)
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=4), dp_model.sample(200, seed=4))
+    other = DatasetSpec.model_validate({**yaml.safe_load(sim_spec.model_dump_json()), "version": 99})
+    with pytest.raises(ModelMismatchError, match="another|not on"):
+        MarginalsSynthesizer.load(tmp_path / "m", spec=other)
+
+
+def test_bad_conditions_and_unfitted(dp_model: MarginalsSynthesizer, sim_spec: DatasetSpec) -> None:
+    with pytest.raises(SchemaError, match="not a class"):
+        dp_model.sample(0, conditions={"bicycle": 3}, seed=0)
+    with pytest.raises(NotFittedError):
+        MarginalsSynthesizer(spec=sim_spec).sample(3, seed=0)
+
+
+def test_all_zero_class_falls_back_to_public_uniform() -> None:
+    counts = torch.tensor([[0.0, 0.0, 0.0], [0.0, 4.0, 0.0]])
+    y = torch.tensor([0] * 3000 + [1] * 10)
+    cells = MarginalsSynthesizer._draw(counts, y, torch.Generator().manual_seed(0))
+    assert np.bincount(cells[:3000].numpy(), minlength=3).min() > 900
+    assert (cells[3000:] == 1).all()

@@ -1,0 +1,165 @@
+"""DP-SGD wiring: pinned ε, bad privacy settings, and the one loop in DP and non-DP modes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from traumasynth.errors import ParamsError, PrivacyBudgetError, TrainingError
+from traumasynth.privacy.dp import DPTask, check_privacy_inputs, compute_epsilon, resolve_device, train_dp
+from traumasynth.training import TrainParams
+
+
+class PerExampleMSE(nn.Module):
+    """Squared error summed over features; ``reduction="none"`` gives ``[B]``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reduction = "mean"
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        loss = ((output - target) ** 2).sum(dim=1)
+        return loss if self.reduction == "none" else loss.mean()
+
+
+def regression_task(module: nn.Module | None = None) -> tuple[DPTask, TensorDataset]:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 4, generator=gen)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [0.0]]) + 0.1
+    torch.manual_seed(0)
+    net = module or nn.Sequential(nn.Linear(4, 16), nn.LayerNorm(16), nn.SiLU(), nn.Linear(16, 1))
+
+    def make_batch(batch, generator):
+        xb, yb = batch
+        return (xb,), yb
+
+    return DPTask(module=net, criterion=PerExampleMSE(), make_batch=make_batch), TensorDataset(x, y)
+
+
+def params(**kw) -> TrainParams:
+    # rdp: its noise calibration is ~5x faster than prv's, which one test covers
+    base = {
+        "epsilon": 5.0,
+        "delta": 1e-4,
+        "epochs": 4,
+        "batch_size": 50,
+        "lr": 0.02,
+        "device": "cpu",
+        "accountant": "rdp",
+    }
+    return TrainParams(**{**base, **kw})
+
+
+def test_pinned_epsilon_regression_values():
+    # σ = 1, q = 0.01, 1000 steps, δ = 1e-5: fixed by Opacus' accountants
+    rdp = compute_epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5, accountant="rdp")
+    prv = compute_epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5, accountant="prv")
+    assert rdp == pytest.approx(2.1013652716430564, abs=1e-9)
+    assert prv == pytest.approx(1.838371637017295, abs=1e-6)
+    assert prv < rdp  # PRV is the tighter accountant
+
+
+@pytest.mark.parametrize("epsilon", [0.0, -1.0, float("nan")])
+def test_epsilon_must_be_positive(epsilon):
+    with pytest.raises(PrivacyBudgetError, match="must be a positive number"):
+        check_privacy_inputs(epsilon=epsilon, delta=1e-6, n_rows=1000, batch_size=10)
+
+
+def test_delta_must_be_well_below_one_over_n():
+    with pytest.raises(PrivacyBudgetError, match=r"not below 1/n = 0.001.*whole record"):
+        check_privacy_inputs(epsilon=1.0, delta=1e-3, n_rows=1000, batch_size=10)
+    check_privacy_inputs(epsilon=1.0, delta=1e-4, n_rows=1000, batch_size=10)  # fine
+
+
+def test_delta_is_not_checked_without_dp():
+    check_privacy_inputs(epsilon=None, delta=0.5, n_rows=100, batch_size=10)
+
+
+def test_batch_larger_than_dataset():
+    with pytest.raises(ParamsError, match="batch_size = 500 is larger than the 100 training rows"):
+        check_privacy_inputs(epsilon=1.0, delta=1e-5, n_rows=100, batch_size=500)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible")
+def test_cuda_without_gpu_is_a_clear_error():
+    with pytest.raises(ParamsError, match="no GPU"):
+        resolve_device("cuda")
+    assert resolve_device("auto") == torch.device("cpu")
+
+
+def test_dp_training_spends_the_target_epsilon_and_learns():
+    task, data = regression_task()
+    result = train_dp(task=task, dataset=data, params=params(accountant="prv"), device=torch.device("cpu"), seed=1)
+    assert result.dp and result.grad_sample_mode == "ghost" and result.accountant == "prv"
+    assert 4.5 < result.epsilon <= 5.0 + 1e-6  # calibrated noise meets the target, read back from the accountant
+    assert result.noise_multiplier > 0.3
+    assert result.sample_rate == pytest.approx(50 / 400)
+    assert result.steps == 4 * 8
+    assert result.loss_curve[-1][1] < result.loss_curve[0][1]
+    assert not any(hasattr(p, "grad_sample") for p in task.module.parameters())  # Opacus hooks removed
+
+
+def test_ghost_hooks_and_functorch_compute_the_same_update():
+    curves = {}
+    for mode in ("ghost", "hooks", "functorch"):
+        task, data = regression_task()
+        res = train_dp(
+            task=task, dataset=data, params=params(grad_sample_mode=mode, epochs=2), device=torch.device("cpu"), seed=3
+        )
+        curves[mode] = [loss for _, loss in res.loss_curve]
+    assert curves["ghost"] == pytest.approx(curves["hooks"], rel=1e-4)
+    assert curves["functorch"] == pytest.approx(curves["hooks"], rel=1e-4)
+
+
+def test_non_dp_reference_uses_the_same_loop():
+    task, data = regression_task()
+    result = train_dp(task=task, dataset=data, params=params(epsilon=None), device=torch.device("cpu"), seed=1)
+    assert not result.dp and result.epsilon is None and result.noise_multiplier == 0.0
+    assert result.loss_curve[-1][1] < 0.5 * result.loss_curve[0][1]
+
+
+def test_same_seed_same_model():
+    weights = []
+    for _ in range(2):
+        task, data = regression_task()
+        train_dp(task=task, dataset=data, params=params(epochs=1), device=torch.device("cpu"), seed=9)
+        weights.append(torch.cat([p.detach().flatten() for p in task.module.parameters()]))
+    assert torch.equal(weights[0], weights[1])
+
+
+def test_nan_loss_stops_with_training_error():
+    task, data = regression_task()
+    with pytest.raises(TrainingError, match="loss became (nan|inf).*Lower train_dp_tabular.lr"):
+        train_dp(
+            task=task, dataset=data, params=params(epsilon=None, lr=1e30, epochs=20), device=torch.device("cpu"), seed=1
+        )
+
+
+def test_batchnorm_is_refused():
+    task, data = regression_task(nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 1)))
+    with pytest.raises(TrainingError, match="BatchNorm"):
+        train_dp(task=task, dataset=data, params=params(), device=torch.device("cpu"), seed=1)
+
+
+def test_secure_mode_needs_torchcsprng():
+    pytest.importorskip("torch")  # always there; the check below is what matters
+    try:
+        import torchcsprng  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("torchcsprng is installed")
+    task, data = regression_task()
+    with pytest.raises(PrivacyBudgetError, match="torchcsprng"):
+        train_dp(task=task, dataset=data, params=params(secure_mode=True), device=torch.device("cpu"), seed=1)
+
+
+def test_empty_poisson_batches_are_accounted():
+    task, data = regression_task()
+    small = TensorDataset(*(t[:30] for t in data.tensors))
+    result = train_dp(
+        task=task, dataset=small, params=params(batch_size=1, epochs=2, delta=1e-3), device=torch.device("cpu"), seed=2
+    )
+    assert result.steps == 60  # every step counts, empty or not

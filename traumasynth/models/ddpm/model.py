@@ -1,0 +1,156 @@
+"""The DP-DDPM synthesizer (TabDDPM-style), registered as ``ddpm``.
+
+Numeric slots (in [-1, 1]) follow Gaussian diffusion, categorical slots multinomial
+diffusion; one MLP denoiser, conditioned on the target class, predicts both. Training
+goes through ``traumasynth.privacy.dp.train_dp`` (DP-SGD with ghost clipping) with
+``noise_multiplicity`` timestep/noise draws per example inside one per-example
+gradient. Sampling runs the reverse process from pure noise for the requested
+classes, in batches, with an optional classifier-free guidance.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+from tqdm.auto import tqdm
+
+from traumasynth.encoding import EncodedTable
+from traumasynth.models.base import Synthesizer
+from traumasynth.models.ddpm.config import DDPMConfig
+from traumasynth.models.ddpm.denoiser import MLPDenoiser
+from traumasynth.models.ddpm.loss import DiffusionBatchBuilder, DiffusionLoss
+from traumasynth.models.ddpm.schedule import (
+    CategoricalLayout,
+    DiffusionSchedule,
+    gaussian_p_step,
+    log_onehot_to_index,
+    log_softmax_slots,
+    make_schedule,
+    multinomial_q_posterior,
+    respaced_schedule,
+    sample_log_categorical,
+)
+from traumasynth.privacy.dp import DPTask, train_dp
+from traumasynth.spec import DatasetSpec
+
+if TYPE_CHECKING:
+    from traumasynth.privacy.dp import TrainResult
+    from traumasynth.training import TrainParams
+
+logger = logging.getLogger(__name__)
+
+
+class DDPMSynthesizer(Synthesizer):
+    """Mixed-type denoising diffusion over the encoded table, conditioned on the target class.
+
+    Args:
+        spec: the dataset specification.
+        config: ``DDPMConfig`` (section ``train_dp_tabular.ddpm``); defaults if omitted.
+    """
+
+    name = "ddpm"
+    config_class = DDPMConfig
+    config: DDPMConfig
+
+    def __init__(self, *, spec: DatasetSpec, config: DDPMConfig | None = None) -> None:
+        super().__init__(spec=spec, config=config)
+        # Both depend only on the config and the spec (public knowledge), never on data.
+        self.schedule: DiffusionSchedule = make_schedule(kind=self.config.schedule, timesteps=self.config.timesteps)
+        self.layout = CategoricalLayout(sizes=tuple(self.encoder.cat_sizes))
+        steps = min(self.config.sample_steps or self.config.timesteps, self.config.timesteps)
+        # The reverse process may skip timesteps; ``sample_t[i]`` is the training timestep of step i.
+        self.sample_schedule, self.sample_t = respaced_schedule(
+            kind=self.config.schedule, timesteps=self.config.timesteps, steps=steps
+        )
+
+    # -- hooks ---------------------------------------------------------------
+    def _build_network(self) -> nn.Module:
+        d_in = self.encoder.n_num + sum(self.encoder.cat_sizes)
+        return MLPDenoiser(
+            d_in=d_in,
+            n_classes=self.encoder.n_classes,
+            hidden_dims=self.config.hidden_dims,
+            d_embed=self.config.d_embed,
+            dropout=self.config.dropout,
+        )
+
+    def _fit(self, enc: EncodedTable, *, params: TrainParams, device: torch.device, seed: int) -> TrainResult:
+        layout = self.layout
+        dataset = TensorDataset(torch.from_numpy(enc.x_num), torch.from_numpy(enc.x_cat), torch.from_numpy(enc.y))
+        task = DPTask(
+            module=self.network,
+            criterion=DiffusionLoss(schedule=self.schedule, layout=layout, n_num=self.encoder.n_num),
+            make_batch=DiffusionBatchBuilder(
+                schedule=self.schedule,
+                layout=layout,
+                n_num=self.encoder.n_num,
+                n_classes=self.encoder.n_classes,
+                multiplicity=self.config.noise_multiplicity,
+                cond_drop_prob=self.config.cond_drop_prob,
+            ),
+        )
+        return train_dp(task=task, dataset=dataset, params=params, device=device, seed=seed, desc="ddpm")
+
+    def _sample_encoded(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
+        n = int(y.shape[0])
+        size = self.config.sample_batch_size
+        n_chunks = -(-n // size)
+        nums: list[torch.Tensor] = []
+        cats: list[torch.Tensor] = []
+        bar = tqdm(total=n_chunks * self.sample_schedule.timesteps, desc="ddpm sampling", unit="step", leave=False)
+        try:
+            for start in range(0, n, size):
+                x_num, x_cat = self._reverse(y[start : start + size], generator=generator, bar=bar)
+                nums.append(x_num)
+                cats.append(x_cat)
+        finally:
+            bar.close()
+        x_num = torch.cat(nums) if nums else torch.zeros((0, self.encoder.n_num))
+        x_cat = torch.cat(cats) if cats else torch.zeros((0, self.encoder.n_cat), dtype=torch.long)
+        return EncodedTable(
+            x_num=x_num.numpy().astype(np.float32),
+            x_cat=x_cat.numpy().astype(np.int64),
+            y=y.numpy().astype(np.int64),
+        )
+
+    # -- reverse process -----------------------------------------------------
+    def _predict(self, x_in: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Guided noise prediction ``[b, 1, n_num]`` and log ``x_0`` probabilities ``[b, 1, W]``."""
+        n_num = self.encoder.n_num
+        out = self.network(x_in, t, y)  # [b, 1, n_num + W]
+        eps, log_x0 = out[..., :n_num], log_softmax_slots(logits=out[..., n_num:], layout=self.layout)
+        w = self.config.guidance_scale
+        if w > 0:
+            out_u = self.network(x_in, t, torch.full_like(y, self.encoder.n_classes))  # unconditional
+            log_x0_u = log_softmax_slots(logits=out_u[..., n_num:], layout=self.layout)
+            eps = (1 + w) * eps - w * out_u[..., :n_num]
+            log_x0 = log_softmax_slots(logits=(1 + w) * log_x0 - w * log_x0_u, layout=self.layout)
+        return eps, log_x0
+
+    def _reverse(self, y: torch.Tensor, *, generator: torch.Generator, bar: tqdm) -> tuple[torch.Tensor, torch.Tensor]:
+        """Denoise one batch from pure noise: ``y [b]`` -> ``x_num [b, n_num]``, ``x_cat [b, n_cat]``."""
+        b, n_num, width = int(y.shape[0]), self.encoder.n_num, self.layout.width
+        x_num = torch.randn((b, 1, n_num), generator=generator)  # [b, 1, n_num]
+        uniform_logits = torch.zeros((b, 1, width))
+        log_x = sample_log_categorical(
+            log_probs=log_softmax_slots(logits=uniform_logits, layout=self.layout),
+            layout=self.layout,
+            generator=generator,
+        )  # [b, 1, W]: x_T drawn from the uniform prior
+        schedule = self.sample_schedule
+        for step in reversed(range(schedule.timesteps)):
+            t = torch.full((1, 1), step, dtype=torch.long)  # [1, 1]: one step for all rows, broadcast
+            t_net = torch.full((1, 1), int(self.sample_t[step]), dtype=torch.long)  # its training timestep
+            x_in = torch.cat([x_num, log_x.exp()], dim=-1)  # [b, 1, n_num + W]
+            eps, log_x0 = self._predict(x_in, t_net, y)
+            noise = torch.randn((b, 1, n_num), generator=generator)
+            x_num = gaussian_p_step(schedule=schedule, x_t=x_num, t=t, eps=eps, noise=noise)
+            log_p = multinomial_q_posterior(schedule=schedule, layout=self.layout, log_x0=log_x0, log_x_t=log_x, t=t)
+            log_x = sample_log_categorical(log_probs=log_p, layout=self.layout, generator=generator)
+            bar.update(1)
+        return x_num[:, 0].clamp(-1.0, 1.0), log_onehot_to_index(log_x=log_x, layout=self.layout)[:, 0]

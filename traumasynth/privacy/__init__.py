@@ -1,0 +1,1 @@
+"""Differential privacy: all Opacus wiring (``dp``) and privacy accounting helpers."""

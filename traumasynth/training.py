@@ -1,0 +1,141 @@
+"""Stage ``train_dp_tabular``: parameters, and training one synthesizer from the prepared split.
+
+``TrainParams`` is the ``train_dp_tabular`` section of ``params.yaml``. The DP-SGD
+knobs are shared by every model; each model has its own sub-section (``vae:``,
+``ddpm:``) validated by that model's config class when it is trained.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import Field, ValidationError
+
+from traumasynth.errors import DataError, ParamsError
+from traumasynth.io import write_json_atomic, write_text_atomic
+from traumasynth.models import Synthesizer, get_synthesizer
+from traumasynth.params import FrozenParams
+from traumasynth.privacy.dp import TrainResult, resolve_device
+from traumasynth.spec import DatasetSpec
+
+__all__ = ["TrainParams", "TrainResult", "train_synthesizer", "run_train_stage"]
+
+logger = logging.getLogger(__name__)
+
+
+class TrainParams(FrozenParams):
+    """Section ``train_dp_tabular`` of ``params.yaml``.
+
+    Attributes:
+        epsilon: privacy budget ε of the training (null: train without DP, a reference only).
+        delta: δ of the (ε, δ) guarantee; must be well below 1/n_train_rows.
+        accountant: Opacus accountant used to calibrate the noise and report ε (``prv`` is tighter).
+        max_grad_norm: per-example gradient clipping norm C.
+        epochs: passes over the training rows (the noise is calibrated for exactly this many).
+        batch_size: expected batch size (Poisson sampling rate = batch_size / n_rows).
+        lr: Adam learning rate.
+        device: ``auto`` (GPU if visible), ``cpu`` or ``cuda``.
+        grad_sample_mode: how Opacus gets per-example gradients: ``ghost`` (ghost clipping,
+            no per-example gradients stored), ``hooks`` or ``functorch``.
+        secure_mode: cryptographically secure noise and sampling (needs ``torchcsprng``;
+            runs are then not reproducible). See ``traumasynth.privacy.dp``.
+        vae: size of the DP-VAE (``traumasynth.models.vae.VAEConfig``).
+        ddpm: size of the DP-DDPM (``traumasynth.models.ddpm``).
+        marginals: bins and noise of the DP marginals floor (``traumasynth.models.marginals.MarginalsConfig``).
+    """
+
+    epsilon: float | None = 3.0
+    delta: float = 1e-5
+    accountant: Literal["prv", "rdp"] = "prv"
+    max_grad_norm: float = Field(default=1.0, gt=0)
+    epochs: int = Field(default=30, ge=1)
+    batch_size: int = Field(default=1024, ge=1)
+    lr: float = Field(default=3e-3, gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    grad_sample_mode: Literal["ghost", "hooks", "functorch"] = "ghost"
+    secure_mode: bool = False
+    vae: dict[str, Any] = Field(default_factory=dict)
+    ddpm: dict[str, Any] = Field(default_factory=dict)
+    marginals: dict[str, Any] = Field(default_factory=dict)
+
+    def config_for(self, model: str) -> FrozenParams:
+        """The typed config of ``model`` from its sub-section.
+
+        Raises:
+            ParamsError: unknown model, or an invalid key in its sub-section.
+        """
+        cls = get_synthesizer(model)
+        raw = getattr(self, model, None)
+        if raw is None:
+            raise ParamsError(f"train_dp_tabular has no `{model}:` sub-section. Add one (it may be empty: `{{}}`).")
+        try:
+            return cls.config_class.model_validate(raw)
+        except ValidationError as exc:
+            lines = [f"train_dp_tabular.{model}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+            raise ParamsError("Invalid model parameters:\n  - " + "\n  - ".join(lines)) from exc
+
+
+def train_synthesizer(
+    *, model: str, data: pd.DataFrame, spec: DatasetSpec, params: TrainParams, seed: int
+) -> tuple[Synthesizer, TrainResult]:
+    """Build the synthesizer ``model`` from its params sub-section and train it on ``data``.
+
+    Raises:
+        ParamsError: unknown model or invalid parameters, ``cuda`` without a GPU.
+        PrivacyBudgetError, DataError, SchemaError, TrainingError: see ``Synthesizer.fit``.
+    """
+    cls = get_synthesizer(model)
+    config = params.config_for(model)
+    device = resolve_device(params.device)
+    synth = cls(spec=spec, config=config)
+    logger.info("Training %s on %d rows (%s, device %s)", model, len(data), "DP" if params.epsilon else "no DP", device)
+    result = synth.fit(data, params=params, device=device, seed=seed)
+    return synth, result
+
+
+def loss_curve_csv(result: TrainResult) -> str:
+    """The loss curve as CSV text with columns ``epoch,loss`` (for ``dvc plots``)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["epoch", "loss"])
+    writer.writerows((epoch, f"{loss:.6f}") for epoch, loss in result.loss_curve)
+    return buf.getvalue()
+
+
+def run_train_stage(
+    *,
+    model: str,
+    train_path: Path,
+    spec: DatasetSpec,
+    params: TrainParams,
+    seed: int,
+    out_dir: Path,
+    metrics_path: Path,
+    loss_curve_path: Path,
+) -> TrainResult:
+    """Train ``model`` on the prepared split and write its folder, metrics and loss curve.
+
+    Nothing is written unless training succeeds; each output is written atomically.
+
+    Raises:
+        DataError: the training split is missing or unreadable.
+        TraumaSynthError: any error of :func:`train_synthesizer`.
+    """
+    if not train_path.is_file():
+        raise DataError(f"Training split {train_path} not found. Run the prepare stage first (dvc repro prepare).")
+    try:
+        data = pd.read_parquet(train_path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"Cannot read {train_path}: {exc}. Rerun the prepare stage.") from exc
+    get_synthesizer(model)  # fail on an unknown name before reading anything else
+    synth, result = train_synthesizer(model=model, data=data, spec=spec, params=params, seed=seed)
+    synth.save(out_dir)
+    write_json_atomic({"model": model, **result.to_metrics()}, metrics_path)
+    write_text_atomic(loss_curve_csv(result), loss_curve_path)
+    logger.info("Saved %s to %s (ε=%s)", model, out_dir, result.epsilon)
+    return result
