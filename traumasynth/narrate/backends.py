@@ -1,0 +1,254 @@
+"""Narration backends: llama.cpp in this process, or llama.cpp server(s) over HTTP.
+
+Both take a batch of requests and return one generation per request, in order. The
+in-process backend runs them one after the other (llama.cpp keeps the KV cache of the
+shared prompt prefix between calls); the server backend sends them concurrently to one or
+several OpenAI-compatible endpoints (``python -m llama_cpp.server`` or ``llama-server
+--parallel N``), with retries and exponential backoff.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from traumasynth.errors import NarratorUnavailableError, ParamsError
+from traumasynth.narrate.prompts import Prompt
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings shared by every request of a run."""
+
+    max_tokens: int
+    temperature: float
+    top_p: float
+    stop: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generation: a prompt and the seed of its sampler."""
+
+    prompt: Prompt
+    seed: int
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A generated text and its token counts."""
+
+    text: str
+    completion_tokens: int
+    prompt_tokens: int
+
+
+class NarratorBackend(Protocol):
+    """What the runner needs from a backend."""
+
+    name: str
+
+    def generate(self, requests: Sequence[Request], *, sampling: Sampling) -> list[Generation]:
+        """One generation per request, in the same order."""
+        ...
+
+    def close(self) -> None:
+        """Free the model or the connections."""
+        ...
+
+
+def _context_error(n_prompt: int | str, max_tokens: int, n_ctx: int | str) -> ParamsError:
+    return ParamsError(
+        f"The prompt ({n_prompt} tokens) plus narrate.max_tokens ({max_tokens}) does not fit the context window "
+        f"narrate.n_ctx={n_ctx}. Raise narrate.n_ctx (e.g. to 4096; the server's -c/--n_ctx too), lower "
+        f"narrate.max_tokens, or use a prompt version with fewer examples."
+    )
+
+
+class LlamaCppBackend:
+    """llama.cpp in this process (``llama_cpp.Llama``).
+
+    Consecutive prompts that share their start reuse its KV cache (llama-cpp-python keeps the
+    longest common token prefix), so the few-shot block is evaluated once per run.
+    """
+
+    name = "llama_cpp"
+
+    def __init__(self, *, model_path: Path, n_ctx: int, n_threads: int, n_gpu_layers: int, seed: int) -> None:
+        """Load the model.
+
+        Raises:
+            NarratorUnavailableError: llama-cpp-python is missing or cannot load the file.
+        """
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise NarratorUnavailableError(
+                "llama-cpp-python is not installed. Run `pip install -e .` (CPU), or for a GPU "
+                'CMAKE_ARGS="-DGGML_CUDA=on" pip install --no-binary llama-cpp-python llama-cpp-python==0.3.36.'
+            ) from exc
+        self.n_ctx = n_ctx
+        try:
+            self._llm = Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_gpu_layers=n_gpu_layers,
+                seed=seed,
+                verbose=False,
+            )
+        except ValueError as exc:  # llama-cpp-python raises ValueError when llama.cpp cannot load the file
+            raise NarratorUnavailableError(
+                f"llama.cpp could not load {model_path} ({exc}). The file is corrupt, truncated or from a newer "
+                f"llama.cpp than llama-cpp-python 0.3.36 understands; download it again or set "
+                f'narrate.model_path: "" to use the embedded default model.'
+            ) from exc
+
+    def _check_fits(self, prompt: Prompt, max_tokens: int) -> None:
+        if prompt.text is None:
+            return  # chat prompts are measured by llama.cpp itself (ValueError below)
+        n_prompt = len(self._llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=True))
+        if n_prompt + max_tokens > self.n_ctx:
+            raise _context_error(n_prompt, max_tokens, self.n_ctx)
+
+    def generate(self, requests: Sequence[Request], *, sampling: Sampling) -> list[Generation]:
+        """Generate sequentially (one llama.cpp context); see ``NarratorBackend.generate``.
+
+        Raises:
+            ParamsError: a prompt does not fit the context window.
+        """
+        out: list[Generation] = []
+        for req in requests:
+            self._check_fits(req.prompt, sampling.max_tokens)
+            kwargs: dict[str, Any] = {
+                "max_tokens": sampling.max_tokens,
+                "temperature": sampling.temperature,
+                "top_p": sampling.top_p,
+                "seed": req.seed,
+            }
+            try:
+                if req.prompt.text is not None:
+                    res: Any = self._llm.create_completion(req.prompt.text, stop=list(sampling.stop), **kwargs)
+                    text = res["choices"][0]["text"]
+                else:
+                    res = self._llm.create_chat_completion(messages=list(req.prompt.messages or ()), **kwargs)
+                    text = res["choices"][0]["message"]["content"] or ""
+            except ValueError as exc:  # "Requested tokens (N) exceed context window of M"
+                if "context window" in str(exc):
+                    raise _context_error("?", sampling.max_tokens, self.n_ctx) from exc
+                raise
+            usage = res.get("usage", {})
+            out.append(Generation(text, int(usage.get("completion_tokens", 0)), int(usage.get("prompt_tokens", 0))))
+        return out
+
+    def close(self) -> None:
+        """Free the model's memory."""
+        self._llm.close()
+
+
+class ServerBackend:
+    """OpenAI-compatible llama.cpp server(s): ``/v1/completions`` and ``/v1/chat/completions``.
+
+    Requests go out ``concurrency`` at a time, spread round-robin over ``urls``; a failed
+    request is retried on the next URL after ``backoff_s * 2**attempt`` seconds.
+    """
+
+    name = "server"
+
+    def __init__(
+        self,
+        *,
+        urls: Sequence[str],
+        concurrency: int,
+        retries: int,
+        timeout_s: float,
+        backoff_s: float = 0.5,
+    ) -> None:
+        """Check that at least one server answers ``GET /v1/models``.
+
+        Raises:
+            NarratorUnavailableError: no server answered after ``retries`` tries.
+        """
+        if not urls:
+            raise ParamsError("narrate.server_urls is empty: give at least one URL, e.g. http://127.0.0.1:8080.")
+        self.urls = tuple(u.rstrip("/") for u in urls)
+        self.retries = retries
+        self.timeout_s = timeout_s
+        self.backoff_s = backoff_s
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="narrate")
+        self._next = itertools.count()
+        self.model_id = self._call("GET", "/v1/models", None, start=0)["data"][0]["id"]
+
+    def _unavailable(self, last: str) -> NarratorUnavailableError:
+        return NarratorUnavailableError(
+            f"No llama.cpp server answered at {', '.join(self.urls)} after {self.retries} tries (last error: {last}). "
+            f"Start one, e.g. `python -m llama_cpp.server --model MODEL.gguf --port 8080` or "
+            f"`llama-server -m MODEL.gguf -c 16384 --parallel 8 --port 8080`, check narrate.server_urls, "
+            f"or set narrate.backend: llama_cpp to narrate in this process."
+        )
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None, *, start: int) -> dict[str, Any]:
+        last = "no attempt"
+        for attempt in range(self.retries):
+            url = self.urls[(start + attempt) % len(self.urls)] + path
+            data = None if body is None else json.dumps(body).encode()
+            req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                    return json.loads(resp.read())
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode("utf-8", "replace")[:500]
+                if exc.code == 400 and ("context" in detail.lower() or "exceed" in detail.lower()):
+                    raise _context_error("?", int((body or {}).get("max_tokens", 0)), "the server's") from exc
+                last = f"HTTP {exc.code} from {url}: {detail}"
+            except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as exc:
+                last = f"{url}: {exc}"
+            if attempt + 1 < self.retries:
+                delay = self.backoff_s * 2**attempt
+                logger.warning("llama.cpp server request failed (%s); retrying in %.1f s", last, delay)
+                time.sleep(delay)
+        raise self._unavailable(last)
+
+    def _one(self, req: Request, sampling: Sampling, start: int) -> Generation:
+        body: dict[str, Any] = {
+            "max_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "seed": req.seed,
+            "cache_prompt": True,  # llama-server: keep the slot's KV cache of the shared prefix
+        }
+        if req.prompt.text is not None:
+            body.update(prompt=req.prompt.text, stop=list(sampling.stop))
+            res = self._call("POST", "/v1/completions", body, start=start)
+            text = res["choices"][0]["text"]
+        else:
+            body["messages"] = list(req.prompt.messages or ())
+            res = self._call("POST", "/v1/chat/completions", body, start=start)
+            text = res["choices"][0]["message"]["content"] or ""
+        usage = res.get("usage") or {}
+        return Generation(text, int(usage.get("completion_tokens", 0)), int(usage.get("prompt_tokens", 0)))
+
+    def generate(self, requests: Sequence[Request], *, sampling: Sampling) -> list[Generation]:
+        """Generate concurrently; see ``NarratorBackend.generate``.
+
+        Raises:
+            NarratorUnavailableError: a request failed on every try.
+            ParamsError: the server refused a prompt longer than its context.
+        """
+        futures = [self._pool.submit(self._one, r, sampling, next(self._next)) for r in requests]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        """Stop the request threads."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,111 @@
+"""Compare what a narrative states with the row it was written from.
+
+A **contradiction** is a stated fact that disagrees with the row ("note says male, row says
+female", or a heart rate stated where the row has none). An **omission** is a core fact
+(age, sex, mechanism) the note does not state. The faithfulness score is
+
+    agreed / (agreed + contradicted + omitted core facts)
+
+in [0, 1] (goal: maximise); 1.0 means every fact the note states is right and every core
+fact is stated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from traumasynth.narrate.facts import FactRule, Lexicon, extract_facts
+
+
+@dataclass(frozen=True)
+class FactCheck:
+    """The verdict on one narrative.
+
+    Attributes:
+        score: faithfulness in [0, 1] (see the module docstring).
+        contradictions: one line per contradicted fact, e.g. ``"sex: note says male, row says female"``.
+        omissions: core facts the note does not state.
+        agreed: facts stated and right.
+    """
+
+    score: float
+    contradictions: tuple[str, ...]
+    omissions: tuple[str, ...]
+    agreed: tuple[str, ...]
+
+    @property
+    def faithful(self) -> bool:
+        """No contradiction at all."""
+        return not self.contradictions
+
+    def contradicts(self, names: tuple[str, ...]) -> bool:
+        """Whether a contradiction concerns one of the facts ``names``."""
+        return any(c.split(":", 1)[0] in names for c in self.contradictions)
+
+    def rank(self) -> tuple[int, int, float]:
+        """Sort key: fewer contradictions, then fewer omissions, then higher score."""
+        return (len(self.contradictions), len(self.omissions), -self.score)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or bool(pd.api.types.is_scalar(value) and pd.isna(value))
+
+
+def _show(value: str | float) -> str:
+    return f"{value:g}" if isinstance(value, float) else value
+
+
+def _judge(rule: FactRule, stated: set[str | float], truth: Any) -> str | None:
+    """None if ``stated`` agrees with ``truth``, else the contradiction's text."""
+    said = ", ".join(sorted(_show(v) for v in stated))
+    if rule.kind == "number":
+        if _missing(truth):
+            return f"{rule.name}: note says {said}, row has no value"
+        bad = [v for v in stated if not math.isclose(float(v), float(truth), abs_tol=rule.tolerance + 1e-9)]
+        return f"{rule.name}: note says {said}, row says {_show(float(truth))}" if bad else None
+    if _missing(truth):
+        return None  # a nullable category left empty: nothing to contradict
+    ok = {str(truth), *rule.compatible.get(str(truth), ())}
+    agrees = any(v in ok for v in stated) if rule.match == "any" else all(v in ok for v in stated)
+    return None if agrees else f"{rule.name}: note says {said}, row says {truth}"
+
+
+def check_narrative(*, narrative: str, row: Mapping[str, Any], lexicon: Lexicon) -> FactCheck:
+    """Check one narrative against its row.
+
+    Args:
+        narrative: the generated note.
+        row: the synthetic row (column -> value) the note was written from.
+        lexicon: the dataset's fact vocabulary.
+
+    Returns:
+        The score, contradictions, omissions and agreed facts.
+    """
+    stated = extract_facts(text=narrative, lexicon=lexicon)
+    by_name: dict[str, FactRule] = {}
+    for rule in lexicon.facts:
+        by_name.setdefault(rule.name, rule)
+    contradictions: list[str] = []
+    agreed: list[str] = []
+    omissions: list[str] = []
+    for name, rule in by_name.items():
+        values = stated.get(name)
+        truth = row.get(rule.column)
+        if not values:
+            if rule.core and not _missing(truth):
+                omissions.append(name)
+            continue
+        verdict = _judge(rule, values, truth)
+        (contradictions if verdict else agreed).append(verdict or name)
+    total = len(agreed) + len(contradictions) + len(omissions)
+    return FactCheck(
+        score=len(agreed) / total if total else 0.0,
+        contradictions=tuple(contradictions),
+        omissions=tuple(omissions),
+        agreed=tuple(agreed),
+    )

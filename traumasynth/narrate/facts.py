@@ -1,0 +1,156 @@
+"""Read what a narrative states: age, sex, mechanism, body region, injury, disposition, triage, vitals.
+
+The vocabulary of each dataset's notes lives in ``traumasynth/narrate/lexicons/<dataset>.yaml``
+(regular expressions per coded value, see the comments in ``ed_trauma_sim.yaml``); this module
+only applies it. A dataset without a lexicon gets no fact check (faithfulness is then unknown).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from traumasynth.errors import SpecError
+from traumasynth.spec import DatasetSpec
+
+LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
+_CLAUSE_END = re.compile(r"[.;,:\n]")
+_SENTENCE_END = re.compile(r"(?<!\d)\.(?!\d)|\n")
+
+
+class FactRule(BaseModel):
+    """How one fact is read from a note (one entry of a lexicon's ``facts`` list)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    column: str = Field(min_length=1)
+    kind: Literal["number", "category"]
+    core: bool = False
+    match: Literal["any", "all"] = "all"
+    scope: Literal["all", "first_sentence"] = "all"
+    negatable: bool = False
+    tolerance: float = 0.0
+    patterns: tuple[str, ...] = ()
+    cues: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    compatible: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> FactRule:
+        if self.kind == "number" and not self.patterns:
+            raise ValueError(f"fact '{self.name}': a number fact needs `patterns`")
+        if self.kind == "category" and not self.cues:
+            raise ValueError(f"fact '{self.name}': a category fact needs `cues`")
+        for pattern in (*self.patterns, *(p for ps in self.cues.values() for p in ps)):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"fact '{self.name}': bad regular expression {pattern!r}: {exc}") from exc
+        return self
+
+
+class Lexicon(BaseModel):
+    """A dataset's fact vocabulary."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    negation: str = r"\b(?:no|not|without)\b"
+    facts: tuple[FactRule, ...] = Field(min_length=1)
+
+    @property
+    def core_facts(self) -> tuple[str, ...]:
+        """Names of the facts every note must state (age, sex, mechanism)."""
+        return tuple(dict.fromkeys(r.name for r in self.facts if r.core))
+
+    def check_spec(self, spec: DatasetSpec) -> None:
+        """Raise SpecError if a rule reads a column or a category the dataset lacks."""
+        problems: list[str] = []
+        for rule in self.facts:
+            if rule.column not in spec.column_names:
+                problems.append(f"fact '{rule.name}' reads column '{rule.column}', which is not in the spec")
+                continue
+            cats = spec.column(rule.column).categories
+            if rule.kind == "category" and cats is not None:
+                unknown = sorted(set(rule.cues) - set(cats))
+                if unknown:
+                    problems.append(f"fact '{rule.name}' has cues for unknown categories {unknown}")
+        if problems:
+            raise SpecError(
+                f"The narrative lexicon does not fit dataset '{spec.name}': " + "; ".join(problems) + ". "
+                "Fix traumasynth/narrate/lexicons/<dataset>.yaml."
+            )
+
+
+@dataclass
+class StatedFacts:
+    """What a note states: fact name -> set of values (category labels or numbers)."""
+
+    values: dict[str, set[str | float]] = field(default_factory=dict)
+
+    def add(self, name: str, value: str | float) -> None:
+        self.values.setdefault(name, set()).add(value)
+
+    def get(self, name: str) -> set[str | float]:
+        return self.values.get(name, set())
+
+
+def load_lexicon(*, dataset: str, directory: Path = LEXICON_DIR) -> Lexicon | None:
+    """The lexicon of ``dataset``, or None when none is written for it.
+
+    Raises:
+        SpecError: the lexicon file is malformed (bad YAML, a bad regular expression).
+    """
+    path = Path(directory) / f"{dataset}.yaml"
+    if not path.is_file():
+        return None
+    try:
+        return Lexicon.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (yaml.YAMLError, ValidationError) as exc:
+        raise SpecError(f"Narrative lexicon {path} is invalid: {exc}") from exc
+
+
+def _negated(text: str, start: int, negation: re.Pattern[str]) -> bool:
+    clause_start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+    return negation.search(text[clause_start:start]) is not None
+
+
+def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
+    """Read every fact of ``lexicon`` that ``text`` states.
+
+    Args:
+        text: one narrative.
+        lexicon: the dataset's vocabulary.
+
+    Returns:
+        The stated values per fact name (a fact may be stated several times, even
+        inconsistently: both values are kept, so the checker sees the slip).
+    """
+    stated = StatedFacts()
+    negation = re.compile(lexicon.negation, re.IGNORECASE)
+    first = _SENTENCE_END.split(text, maxsplit=1)[0]
+    for rule in lexicon.facts:
+        scope = first if rule.scope == "first_sentence" else text
+        if rule.kind == "number":
+            for pattern in rule.patterns:
+                for m in re.finditer(pattern, scope, re.IGNORECASE):
+                    groups = m.groupdict()
+                    if groups.get("months") is not None:
+                        stated.add(rule.name, float(int(groups["months"]) // 12))
+                    elif groups.get("value") is not None:
+                        stated.add(rule.name, float(groups["value"]))
+            continue
+        for value, patterns in rule.cues.items():
+            for pattern in patterns:
+                hit = any(
+                    not (rule.negatable and _negated(scope, m.start(), negation))
+                    for m in re.finditer(pattern, scope, re.IGNORECASE)
+                )
+                if hit:
+                    stated.add(rule.name, value)
+                    break
+    return stated

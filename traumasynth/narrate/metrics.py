@@ -1,0 +1,60 @@
+"""Metrics of a narration run (``metrics/narrate_<model>.json``).
+
+Directions and ranges:
+
+- ``narratives`` (count), ``narratives_per_second`` and ``tokens_per_second`` (goal: maximise;
+  summed over the shards of every run that contributed, so a resumed run reports the whole job);
+- ``faithfulness_rate``: share of kept narratives with no contradiction at all (0..1, maximise);
+- ``core_faithful_rate``: share contradicting none of age, sex and mechanism (0..1, maximise);
+- ``mean_faithfulness``: mean per-narrative score agreed / (agreed + contradicted + omitted core) (0..1, maximise);
+- ``contradiction_rate``: contradicted facts / stated facts (0..1, minimise);
+- ``core_omission_rate``: share of narratives missing a core fact (0..1, minimise);
+- ``mean_candidates``: candidates generated per kept narrative (1..n_candidates, minimise for speed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+
+def _rate(num: float, den: float) -> float | None:
+    return round(num / den, 6) if den else None
+
+
+def narration_metrics(frame: pd.DataFrame, *, backend: str, model_file: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """Summarise the narration output ``frame`` (columns of ``runner.OUTPUT_COLUMNS``).
+
+    Args:
+        frame: the final narratives.
+        backend: ``llama_cpp`` or ``server``.
+        model_file: name of the GGUF file (or the server's model id).
+        extra: more keys to record as they are (prompt version, seed, resumed rows...).
+    """
+    n = len(frame)
+    seconds = float(frame["seconds"].sum())
+    tokens = int(frame["completion_tokens"].sum())
+    n_contra = frame["contradictions"].map(len)
+    checked = frame["faithfulness"].notna()
+    stated = float((frame["facts_agreed"] + n_contra)[checked].sum())
+    per_fact = Counter(c.split(":", 1)[0] for cs in frame["contradictions"] for c in cs)
+    return {
+        "narratives": n,
+        "narratives_per_second": _rate(n, seconds),
+        "tokens_per_second": _rate(tokens, seconds),
+        "generation_seconds": round(seconds, 3),
+        "completion_tokens": tokens,
+        "faithfulness_rate": _rate(float(((n_contra == 0) & checked).sum()), float(checked.sum())),
+        "core_faithful_rate": _rate(float(frame["core_faithful"][checked].astype(bool).sum()), float(checked.sum())),
+        "mean_faithfulness": round(float(frame["faithfulness"][checked].mean()), 6) if checked.any() else None,
+        "contradiction_rate": _rate(float(n_contra[checked].sum()), stated),
+        "core_omission_rate": _rate(float((frame["omissions"].map(len)[checked] > 0).sum()), float(checked.sum())),
+        "contradictions_by_fact": dict(sorted(per_fact.items())),
+        "mean_candidates": round(float(frame["n_candidates"].mean()), 4) if n else None,
+        "backend": backend,
+        "model": model_file,
+        "model_sha256": str(frame["model_sha256"].iloc[0]) if n else None,
+        **extra,
+    }

@@ -1,0 +1,77 @@
+"""The ``narrate`` section of params.yaml."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from traumasynth.params import FrozenParams
+
+#: Keys that change what is generated: a change invalidates finished shards.
+#: Speed and transport keys (n_threads, n_gpu_layers, server_urls, request_concurrency,
+#: retries, request_timeout_s, n_ctx) do not.
+GENERATION_KEYS: tuple[str, ...] = (
+    "backend",
+    "n_candidates",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "prompt_format",
+    "prompt_version",
+    "n_rows",
+    "shard_size",
+)
+
+
+class NarrateParams(FrozenParams):
+    """Section ``narrate``: how synthetic rows get their clinical narrative.
+
+    Attributes:
+        backend: ``llama_cpp`` (model loaded in this process) or ``server`` (OpenAI-compatible
+            llama.cpp server(s) at ``server_urls``).
+        model_path: GGUF file; "" = the embedded default (Gemma 3 270M Q4_K_M).
+        server_urls: base URLs of llama.cpp servers, e.g. ``http://127.0.0.1:8080``.
+        n_gpu_layers: layers offloaded to the GPU (0 = CPU only, -1 = all).
+        n_ctx: context window in tokens; must hold the few-shot prompt plus ``max_tokens``.
+        n_threads: CPU threads of the in-process backend.
+        n_candidates: narratives tried per row (different seeds); the most faithful is kept.
+        max_tokens: longest narrative, in tokens.
+        temperature: sampling temperature.
+        top_p: nucleus sampling threshold.
+        prompt_format: ``completion`` (few-shot, base models) or ``chat`` (instruction-tuned models).
+        prompt_version: folder under ``prompts/<dataset>/``.
+        n_rows: rows narrated per synthetic file (the first n_rows).
+        shard_size: rows per shard file (a crash loses at most one shard of work).
+        request_concurrency: requests in flight at once (server backend).
+        retries: tries per request before the server counts as unavailable.
+        request_timeout_s: seconds to wait for one server response.
+    """
+
+    backend: Literal["llama_cpp", "server"] = "llama_cpp"
+    model_path: str = ""
+    server_urls: tuple[str, ...] = ()
+    n_gpu_layers: int = Field(default=0, ge=-1)
+    n_ctx: int = Field(default=2048, ge=64)
+    n_threads: int = Field(default=2, ge=1)
+    n_candidates: int = Field(default=3, ge=1, le=20)
+    max_tokens: int = Field(default=110, ge=8)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.9, gt=0.0, le=1.0)
+    prompt_format: Literal["completion", "chat"] = "completion"
+    prompt_version: str = Field(default="v1", min_length=1)
+    n_rows: int = Field(default=200, ge=1)
+    shard_size: int = Field(default=25, ge=1)
+    request_concurrency: int = Field(default=4, ge=1)
+    retries: int = Field(default=3, ge=1)
+    request_timeout_s: float = Field(default=120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _server_needs_urls(self) -> NarrateParams:
+        if self.backend == "server" and not self.server_urls:
+            raise ValueError("backend `server` needs narrate.server_urls, e.g. [http://127.0.0.1:8080]")
+        return self
+
+    def generation_settings(self) -> dict[str, object]:
+        """The keys that decide what is generated (part of the shard fingerprint)."""
+        return {k: getattr(self, k) for k in GENERATION_KEYS}

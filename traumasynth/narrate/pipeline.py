@@ -1,0 +1,179 @@
+"""The ``narrate`` stage's library function: synthetic file in, narratives and metrics out."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from traumasynth.errors import DataError
+from traumasynth.io import write_json_atomic, write_parquet_atomic
+from traumasynth.narrate.backends import LlamaCppBackend, NarratorBackend, ServerBackend
+from traumasynth.narrate.facts import load_lexicon
+from traumasynth.narrate.metrics import narration_metrics
+from traumasynth.narrate.modelfile import model_sha256, resolve_model_path
+from traumasynth.narrate.params import NarrateParams
+from traumasynth.narrate.prompts import load_prompt
+from traumasynth.narrate.runner import NarrationJob, run_narration
+from traumasynth.schema import validate
+from traumasynth.spec import DatasetSpec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An opened backend with the identity of the model behind it."""
+
+    backend: NarratorBackend
+    model_sha256: str
+    model_file: str
+
+
+def open_backend(*, params: NarrateParams, seed: int) -> Backend:
+    """Open the backend ``params.backend`` and identify its model.
+
+    Raises:
+        NarratorUnavailableError: the model file is missing or corrupt, or no server answers.
+    """
+    if params.backend == "server":
+        server = ServerBackend(
+            urls=params.server_urls,
+            concurrency=params.request_concurrency,
+            retries=params.retries,
+            timeout_s=params.request_timeout_s,
+        )
+        local = Path(params.model_path).expanduser() if params.model_path else None
+        if local is not None and local.is_file():
+            return Backend(server, model_sha256(local), local.name)
+        logger.warning("Model file of the server not found locally: recording its model id instead of a sha256")
+        return Backend(server, f"server:{server.model_id}", server.model_id)
+    path = resolve_model_path(params.model_path)
+    sha = model_sha256(path)
+    backend = LlamaCppBackend(
+        model_path=path,
+        n_ctx=params.n_ctx,
+        n_threads=params.n_threads,
+        n_gpu_layers=params.n_gpu_layers,
+        seed=seed,
+    )
+    return Backend(backend, sha, path.name)
+
+
+def select_rows(
+    *, synthetic: pd.DataFrame, spec: DatasetSpec, n_rows: int, source: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The first ``n_rows`` synthetic rows (modelled columns) and their ids.
+
+    Refuses anything but a synthetic table (modelled columns plus the id column): a file with
+    the spec's narrative column or other columns may hold real records, which must never
+    reach a prompt.
+
+    Raises:
+        DataError: the table is empty or has columns a synthetic table does not have.
+        SchemaError: a value breaks the dataset specification.
+    """
+    if synthetic.empty:
+        raise DataError(f"{source} has no rows. Run the sample stage again (dvc repro sample) or check its params.")
+    modelled = [c.name for c in spec.modelled_columns]
+    id_col = spec.id_column.name if spec.id_column is not None and spec.id_column.name in synthetic else None
+    allowed = set(modelled) | ({id_col} if id_col else set())
+    extra = sorted(set(synthetic.columns) - allowed)
+    missing = [c for c in modelled if c not in synthetic.columns]
+    if extra or missing:
+        raise DataError(
+            f"{source} is not a synthetic table of dataset '{spec.name}'"
+            + (f"; unexpected columns {extra}" if extra else "")
+            + (f"; missing columns {missing}" if missing else "")
+            + ". Narrate only files written by the sample stage (modelled columns plus the id column): "
+            "real records and their narratives must never enter a prompt."
+        )
+    head = synthetic.head(n_rows).reset_index(drop=True)
+    columns = modelled + ([id_col] if id_col else [])
+    validate(head[columns], spec, columns=columns, what=f"synthetic table {source}")
+    ids = head[id_col].astype(str).tolist() if id_col else [f"row-{i:06d}" for i in range(len(head))]
+    return head[modelled], ids
+
+
+def narrate_synthetic(
+    *,
+    synthetic_path: Path,
+    spec: DatasetSpec,
+    params: NarrateParams,
+    seed: int,
+    prompts_dir: Path,
+    shard_dir: Path,
+    out_path: Path,
+    metrics_path: Path,
+) -> dict[str, Any]:
+    """Narrate the first ``params.n_rows`` rows of a synthetic file; write narratives and metrics.
+
+    Args:
+        synthetic_path: ``data/synthetic/<model>.parquet``.
+        spec: the dataset specification.
+        params: the ``narrate`` section.
+        seed: ``base.seed``.
+        prompts_dir: the ``prompts`` folder (``<dataset>/<version>/`` inside).
+        shard_dir: this file's shard folder, e.g. ``data/narratives/.shards/<model>``.
+        out_path: ``data/narratives/<model>.parquet``.
+        metrics_path: ``metrics/narrate_<model>.json``.
+
+    Returns:
+        The metrics written to ``metrics_path``.
+
+    Raises:
+        DataError, SchemaError: the synthetic file is missing, empty or malformed.
+        ParamsError: a prompt version is missing, or the prompt does not fit ``n_ctx``.
+        NarratorUnavailableError: the model or the server cannot be used.
+    """
+    if not synthetic_path.is_file():
+        raise DataError(f"Synthetic file {synthetic_path} not found. Run `dvc repro sample` first.")
+    template = load_prompt(prompts_dir=prompts_dir, dataset=spec.name, version=params.prompt_version)
+    template.check_spec(spec)
+    lexicon = load_lexicon(dataset=spec.name)
+    if lexicon is None:
+        logger.warning("No narrative lexicon for dataset '%s': narratives are not fact-checked", spec.name)
+    else:
+        lexicon.check_spec(spec)
+    rows, ids = select_rows(
+        synthetic=pd.read_parquet(synthetic_path), spec=spec, n_rows=params.n_rows, source=str(synthetic_path)
+    )
+    opened = open_backend(params=params, seed=seed)
+    try:
+        job = NarrationJob(
+            params=params, seed=seed, template=template, lexicon=lexicon, model_sha256=opened.model_sha256
+        )
+        frame = run_narration(
+            rows=rows,
+            row_ids=ids,
+            job=job,
+            backend=opened.backend,
+            shard_dir=shard_dir,
+            desc=f"narrate {out_path.stem}",
+        )
+    finally:
+        opened.backend.close()
+    write_parquet_atomic(frame, out_path)
+    metrics = narration_metrics(
+        frame,
+        backend=params.backend,
+        model_file=opened.model_file,
+        extra={
+            "prompt_version": params.prompt_version,
+            "prompt_format": params.prompt_format,
+            "n_candidates_max": params.n_candidates,
+            "seed": seed,
+        },
+    )
+    write_json_atomic(metrics, metrics_path)
+    logger.info(
+        "Narrated %d rows: faithfulness %.3f, core %.3f, %.2f narratives/s",
+        metrics["narratives"],
+        metrics["faithfulness_rate"] or float("nan"),
+        metrics["core_faithful_rate"] or float("nan"),
+        metrics["narratives_per_second"] or float("nan"),
+    )
+    return metrics

@@ -1,0 +1,268 @@
+"""Sharded, resumable narration of synthetic rows.
+
+Rows are cut into shards of ``shard_size``; each finished shard is written atomically to
+``<shard_dir>/part-NNNNNN.parquet``. A run that stops (Ctrl-C, crash, killed server) loses at
+most the shard in progress: the next run with the same fingerprint (model sha256, prompt
+version and hash, lexicon, seed, generation params, input rows) keeps every finished shard
+and narrates only the rest. Any other fingerprint clears the shards first. Each candidate's
+seed is derived from (seed, row id, candidate index), so a resumed run writes the same
+bytes as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from traumasynth.errors import DataError
+from traumasynth.io import write_json_atomic, write_parquet_atomic
+from traumasynth.narrate.backends import NarratorBackend, Request, Sampling
+from traumasynth.narrate.factcheck import FactCheck, check_narrative
+from traumasynth.narrate.facts import Lexicon
+from traumasynth.narrate.params import NarrateParams
+from traumasynth.narrate.prompts import PromptTemplate
+
+logger = logging.getLogger(__name__)
+
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "row_id",
+    "narrative",
+    "faithfulness",
+    "core_faithful",
+    "contradictions",
+    "omissions",
+    "facts_agreed",
+    "n_candidates",
+    "model_sha256",
+    "prompt_version",
+    "seed",
+    "completion_tokens",
+    "seconds",
+)
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class NarrationJob:
+    """Everything that decides what a run generates.
+
+    Attributes:
+        params: the ``narrate`` section.
+        seed: ``base.seed``.
+        template: the loaded prompt version.
+        lexicon: the dataset's fact vocabulary (None: no fact check).
+        model_sha256: sha256 of the GGUF file (or ``server:<model id>``).
+    """
+
+    params: NarrateParams
+    seed: int
+    template: PromptTemplate
+    lexicon: Lexicon | None
+    model_sha256: str
+
+    def fingerprint(self, rows: pd.DataFrame) -> dict[str, Any]:
+        """What shards made by this job are valid for."""
+        rows_hash = hashlib.sha256(pd.util.hash_pandas_object(rows, index=True).to_numpy().tobytes()).hexdigest()
+        lexicon = self.lexicon.model_dump_json() if self.lexicon is not None else ""
+        return {
+            "model_sha256": self.model_sha256,
+            "prompt_version": self.template.version,
+            "prompt_sha256": self.template.sha256,
+            "lexicon_sha256": hashlib.sha256(lexicon.encode()).hexdigest(),
+            "seed": self.seed,
+            "generation": self.params.generation_settings(),
+            "rows_sha256": rows_hash,
+        }
+
+
+def candidate_seed(seed: int, row_id: str, k: int) -> int:
+    """The sampler seed of candidate ``k`` of ``row_id`` (independent of run order)."""
+    digest = hashlib.sha256(f"{seed}|{row_id}|{k}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def _clean(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def _good_enough(check: FactCheck | None) -> bool:
+    return check is None or (not check.contradictions and not check.omissions)
+
+
+def _narrate_batch(
+    rows: list[dict[str, Any]], ids: list[str], *, job: NarrationJob, backend: NarratorBackend, sampling: Sampling
+) -> list[dict[str, Any]]:
+    """Narrate a few rows: up to n_candidates rounds, each round only for rows not yet good enough."""
+    p = job.params
+    prompts = [job.template.render(r, prompt_format=p.prompt_format) for r in rows]
+    best: list[tuple[str, FactCheck | None, int] | None] = [None] * len(rows)
+    tried = [0] * len(rows)
+    tokens = [0] * len(rows)
+    for k in range(p.n_candidates):
+        todo = [i for i in range(len(rows)) if best[i] is None or not _good_enough(best[i][1])]
+        if not todo:
+            break
+        seeds = {i: candidate_seed(job.seed, ids[i], k) for i in todo}
+        gens = backend.generate([Request(prompts[i], seeds[i]) for i in todo], sampling=sampling)
+        for i, gen in zip(todo, gens, strict=True):
+            text = _clean(gen.text)
+            tried[i] += 1
+            tokens[i] += gen.completion_tokens
+            check = None if job.lexicon is None else check_narrative(narrative=text, row=rows[i], lexicon=job.lexicon)
+            current = best[i]
+            if current is None or (check is not None and current[1] is not None and check.rank() < current[1].rank()):
+                best[i] = (text, check, seeds[i])
+    out: list[dict[str, Any]] = []
+    core = job.lexicon.core_facts if job.lexicon is not None else ()
+    for i, kept in enumerate(best):
+        assert kept is not None  # n_candidates >= 1, so every row got one round
+        text, check, seed = kept
+        out.append(
+            {
+                "row_id": ids[i],
+                "narrative": text,
+                "faithfulness": check.score if check else math.nan,
+                "core_faithful": (not check.contradicts(core)) if check else None,
+                "contradictions": list(check.contradictions) if check else [],
+                "omissions": list(check.omissions) if check else [],
+                "facts_agreed": len(check.agreed) if check else 0,
+                "n_candidates": tried[i],
+                "model_sha256": job.model_sha256,
+                "prompt_version": job.template.version,
+                "seed": seed,
+                "completion_tokens": tokens[i],
+            }
+        )
+    return out
+
+
+def _shard_path(shard_dir: Path, index: int) -> Path:
+    return shard_dir / f"part-{index:06d}.parquet"
+
+
+def _prepare_shard_dir(shard_dir: Path, fingerprint: dict[str, Any]) -> None:
+    """Clear shards of another fingerprint and half-written temporary files."""
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    for tmp in shard_dir.glob(".*.tmp"):
+        tmp.unlink()
+    manifest = shard_dir / "manifest.json"
+    if manifest.is_file():
+        try:
+            previous = json.loads(manifest.read_text()).get("fingerprint")
+        except json.JSONDecodeError:
+            previous = None
+        if previous == json.loads(json.dumps(fingerprint)):
+            return
+        stale = sorted(shard_dir.glob("part-*.parquet"))
+        if stale:
+            logger.info("Model, prompt, seed, params or rows changed: discarding %d old shard(s)", len(stale))
+        for path in stale:
+            path.unlink()
+    write_json_atomic({"fingerprint": fingerprint}, manifest)
+
+
+def _finished(path: Path, ids: Sequence[str]) -> pd.DataFrame | None:
+    """The shard at ``path`` if it exists and holds exactly ``ids``, else None."""
+    if not path.is_file():
+        return None
+    frame = pd.read_parquet(path)
+    if frame["row_id"].tolist() != list(ids):
+        logger.warning("Shard %s does not hold the expected rows; narrating it again", path)
+        return None
+    return frame
+
+
+def _run_shards(
+    records: list[dict[str, Any]],
+    ids: list[str],
+    shards: list[pd.DataFrame | None],
+    *,
+    job: NarrationJob,
+    backend: NarratorBackend,
+    sampling: Sampling,
+    shard_dir: Path,
+    bar: Any,
+) -> None:
+    """Narrate every unfinished shard, writing each one atomically as soon as it is done."""
+    size = job.params.shard_size
+    step = job.params.request_concurrency if backend.name == "server" else 1
+    for n, shard in enumerate(shards):
+        if shard is not None:
+            continue
+        t0 = time.perf_counter()
+        start, stop = n * size, min((n + 1) * size, len(records))
+        out: list[dict[str, Any]] = []
+        for s in range(start, stop, step):
+            e = min(s + step, stop)
+            out += _narrate_batch(records[s:e], ids[s:e], job=job, backend=backend, sampling=sampling)
+            bar.update(e - s)
+        frame = pd.DataFrame(out)
+        frame["seconds"] = (time.perf_counter() - t0) / len(frame)
+        frame = frame[list(OUTPUT_COLUMNS)]
+        write_parquet_atomic(frame, _shard_path(shard_dir, n))
+        shards[n] = frame
+
+
+def run_narration(
+    *,
+    rows: pd.DataFrame,
+    row_ids: Sequence[str],
+    job: NarrationJob,
+    backend: NarratorBackend,
+    shard_dir: Path,
+    desc: str = "narrate",
+) -> pd.DataFrame:
+    """Narrate ``rows`` shard by shard, resuming from finished shards.
+
+    Args:
+        rows: the synthetic rows (modelled columns), in output order.
+        row_ids: one unique id per row.
+        job: model, prompt, lexicon, seed and params.
+        backend: where text is generated.
+        shard_dir: folder of this run's shards (one per synthetic file).
+        desc: progress-bar label.
+
+    Returns:
+        One row per input row, columns ``OUTPUT_COLUMNS``, in input order.
+
+    Raises:
+        DataError: ``rows`` is empty, ids are not unique, or the shards do not add up.
+    """
+    ids = [str(i) for i in row_ids]
+    if rows.empty:
+        raise DataError("There are no rows to narrate. Check the synthetic file and narrate.n_rows.")
+    if len(ids) != len(rows) or len(set(ids)) != len(ids):
+        raise DataError("Row ids must be unique, one per row. Fix the synthetic file's identifier column.")
+    p = job.params
+    sampling = Sampling(p.max_tokens, p.temperature, p.top_p, job.template.stop)
+    _prepare_shard_dir(shard_dir, job.fingerprint(rows))
+    records = rows.to_dict(orient="records")
+    starts = list(range(0, len(rows), p.shard_size))
+    shards: list[pd.DataFrame | None] = [
+        _finished(_shard_path(shard_dir, n), ids[s : s + p.shard_size]) for n, s in enumerate(starts)
+    ]
+    done = sum(len(f) for f in shards if f is not None)
+    if done:
+        logger.info("Resuming: %d of %d rows already narrated in %s", done, len(rows), shard_dir)
+    with tqdm(total=len(rows), initial=done, unit="row", desc=desc) as bar:
+        try:
+            _run_shards(records, ids, shards, job=job, backend=backend, sampling=sampling, shard_dir=shard_dir, bar=bar)
+        except KeyboardInterrupt:
+            kept = sum(len(f) for f in shards if f is not None)
+            logger.warning("Interrupted: %d of %d rows are saved in %s; rerun to resume", kept, len(rows), shard_dir)
+            raise
+    result = pd.concat([f for f in shards if f is not None], ignore_index=True)
+    if result["row_id"].tolist() != ids:
+        raise DataError(f"Shards in {shard_dir} do not add up to the requested rows. Delete the folder and rerun.")
+    return result
