@@ -1,0 +1,90 @@
+"""Stage `baselines`: fit one peer synthesizer (SDV or smartnoise-synth) on the same split as our models.
+
+The peer runs in the separate environment `.venv-peers` (see README, "Peers and the
+privacy-utility sweep"); this stage writes the same files as `sample@<model>`, so `evaluate`
+scores a peer with the same code, splits and metrics as our models.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from traumasynth.cli import setup_logging, stage_errors
+from traumasynth.params import BaseParams, load_section
+from traumasynth.peers import BaselinesParams, run_baseline_stage
+from traumasynth.spec import load_spec
+from traumasynth.training import TrainParams
+
+app = typer.Typer(add_completion=False, help=__doc__)
+log = logging.getLogger("stages.baselines")
+
+
+@app.command()
+def main(
+    peer: Annotated[str, typer.Option(help="Peer to fit: gaussian_copula, ctgan, tvae (SDV, no DP), aim, mst (DP).")],
+    params: Annotated[
+        Path, typer.Option(help="params.yaml: `base`, `baselines`, and ε/δ of `train_dp_tabular`.")
+    ] = Path("params.yaml"),
+    train: Annotated[Path, typer.Option(help="Prepared training split (Parquet).")] = Path(
+        "data/prepared/train.parquet"
+    ),
+    out: Annotated[Path, typer.Option(help="Synthetic table (Parquet), as `sample` writes it.")] = Path(
+        "data/synthetic/aim.parquet"
+    ),
+    augment_out: Annotated[Path, typer.Option(help="Augment file (written empty: peers have no top-up).")] = Path(
+        "data/synthetic/aim_augment.parquet"
+    ),
+    train_metrics: Annotated[Path, typer.Option(help="JSON: ε, δ, fit and sample seconds, library version.")] = Path(
+        "metrics/train_aim.json"
+    ),
+    sample_metrics: Annotated[Path, typer.Option(help="JSON read by `evaluate`: rows and total (ε, δ).")] = Path(
+        "metrics/sample_aim.json"
+    ),
+    peers_python: Annotated[Path, typer.Option(help="Python of the peers' environment.")] = Path(
+        ".venv-peers/bin/python"
+    ),
+    worker: Annotated[Path, typer.Option(help="The worker script run with --peers-python.")] = Path(
+        "peers/run_peer.py"
+    ),
+    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = Path("datasets"),
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Fit `--peer` on `--train` in the peers' environment and write its synthetic table and metrics."""
+    setup_logging(verbose)
+    with stage_errors():
+        base = load_section(params, "base", BaseParams)
+        baselines = load_section(params, "baselines", BaselinesParams)
+        train_params = load_section(params, "train_dp_tabular", TrainParams)
+        spec = load_spec(base.spec_path(datasets_dir))
+        metrics = run_baseline_stage(
+            peer=peer,
+            spec=spec,
+            params=baselines,
+            epsilon=train_params.epsilon,
+            delta=train_params.delta,
+            seed=base.seed,
+            train_path=train,
+            python=peers_python,
+            script=worker,
+            out_path=out,
+            augment_out_path=augment_out,
+            train_metrics_path=train_metrics,
+            sample_metrics_path=sample_metrics,
+        )
+    log.info(
+        "%s (%s): ε=%s, fit %.1f s, %d rows at %s rows/s",
+        peer,
+        metrics["library_version"],
+        metrics["epsilon"] if metrics["dp"] else "∞ (no DP)",
+        metrics["train_seconds"],
+        metrics["rows"],
+        metrics["rows_per_second"],
+    )
+
+
+if __name__ == "__main__":
+    app()
