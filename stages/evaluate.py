@@ -11,7 +11,8 @@ import typer
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.evaluate.inputs import InputPaths
 from traumasynth.evaluate.run import EvaluateParams, OutputPaths, run_evaluation
-from traumasynth.params import BaseParams, load_section
+from traumasynth.params import BaseParams, load_section, read_params
+from traumasynth.peers import BaselinesParams
 from traumasynth.spec import load_spec
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -41,10 +42,14 @@ def main(
     with stage_errors():
         base = load_section(params, "base", BaseParams)
         evaluate = load_section(params, "evaluate", EvaluateParams)
+        # Peers are scored only when the optional `baselines` section asks for them.
+        has_baselines = "baselines" in read_params(params)
+        peers = load_section(params, "baselines", BaselinesParams).peers if has_baselines else ()
         spec = load_spec(base.spec_path(datasets_dir))
         results = run_evaluation(
             spec=spec,
             models=base.models,
+            peers=tuple(peers),
             seed=base.seed,
             params=evaluate,
             inputs=InputPaths(
@@ -63,7 +68,7 @@ def main(
             u["tstr_trtr_ratio"],
             metrics["fidelity"]["discriminator_auc"],
             p["mia_auc"],
-            p["epsilon_total"],
+            float("inf") if p["epsilon_total"] is None else p["epsilon_total"],
         )
 
 

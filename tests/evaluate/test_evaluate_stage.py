@@ -143,3 +143,24 @@ def test_same_inputs_give_the_same_bytes(project: Path):
     assert cli(project).exit_code == 0
     second = {p.name: p.read_bytes() for p in (project / "metrics").rglob("*") if p.is_file()}
     assert first == second
+
+
+def test_non_dp_model_and_peer_without_narratives(project: Path, sim_spec: DatasetSpec):
+    """`epsilon: null` (no DP) is reported as such, and a peer is scored without narratives."""
+    sample = project / "metrics/sample_ddpm.json"
+    sample.write_text(json.dumps({"epsilon_total": None, "delta_total": None}))
+    peer = pd.read_parquet(project / "data/synthetic/vae.parquet")
+    peer.to_parquet(project / "data/synthetic/mst.parquet", index=False)
+    peer.iloc[:0].to_parquet(project / "data/synthetic/mst_augment.parquet", index=False)
+    (project / "metrics/sample_mst.json").write_text(json.dumps({"epsilon_total": 1.0, "delta_total": 1e-5}))
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["baselines"] = {"peers": ["mst"]}
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    result = cli(project)
+    assert result.exit_code == 0, result.output
+    no_dp = json.loads((project / "metrics/evaluate_ddpm.json").read_text())
+    assert no_dp["privacy"]["epsilon_total"] is None
+    mst = json.loads((project / "metrics/evaluate_mst.json").read_text())
+    assert mst["privacy"]["epsilon_total"] == 1.0 and "narrative" not in mst
+    report = (project / "metrics/report.md").read_text()
+    assert "no DP" in report and "| mst |" in report

@@ -68,7 +68,7 @@ class ModelInputs:
     narrative_id: str | None
 
 
-def check_inputs(*, models: tuple[str, ...], paths: InputPaths, require_narratives: bool) -> None:
+def check_inputs(*, models: tuple[str, ...], paths: InputPaths, narrated: tuple[str, ...]) -> None:
     """Raise one DataError naming every missing input file and the stage that writes it."""
     needed: list[tuple[Path, str]] = [
         (paths.prepared_dir / "train.parquet", "dvc repro prepare"),
@@ -80,7 +80,7 @@ def check_inputs(*, models: tuple[str, ...], paths: InputPaths, require_narrativ
             (paths.augment(m), f"dvc repro sample@{m}"),
             (paths.stage_metrics("sample", m), f"dvc repro sample@{m}"),
         ]
-        if require_narratives:
+        if m in narrated:
             needed.append((paths.narratives(m), f"dvc repro narrate@{m}"))
     missing = [f"{path} (written by `{stage}`)" for path, stage in needed if not path.is_file()]
     if missing:

@@ -57,7 +57,10 @@ def render_report(*, results: dict[str, dict[str, Any]], dataset: str, rare: lis
         cells = []
         for section, key, _, fmt, _ in columns:
             value = _get(r, section, key)
-            cells.append("–" if value is None else fmt.format(value))
+            if value is None and key == "epsilon_total" and key in r.get(section, {}):
+                cells.append("no DP")  # recorded as null: trained without differential privacy
+            else:
+                cells.append("–" if value is None else fmt.format(value))
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     first = next(iter(results.values()), {})
     trtr = _get(first, "utility", "trtr_macro_f1")

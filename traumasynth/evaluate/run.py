@@ -146,10 +146,13 @@ def _utility_metrics(
     return out
 
 
-def _privacy_budget(inputs: ModelInputs) -> dict[str, float]:
-    out: dict[str, float] = {}
+def _privacy_budget(inputs: ModelInputs) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
     for key in ("epsilon_total", "delta_total"):
-        value = inputs.sample_metrics.get(key)
+        value = inputs.sample_metrics.get(key, "absent")
+        if value is None:  # trained without DP (epsilon: null, or a non-DP peer): no guarantee
+            out[key] = None
+            continue
         if not isinstance(value, int | float):
             raise DataError(
                 f"metrics/sample_{inputs.model}.json has no numeric '{key}'. Re-run `dvc repro sample@{inputs.model}`."
@@ -246,7 +249,7 @@ def evaluate_model(
     risk = assess_privacy_risk(
         train=train, test=test, synthetic=synthetic, encoder=encoder, max_rows=params.privacy_rows, seed=seed
     )
-    priv = {k: _r(v) for k, v in _privacy_budget(inputs).items()}
+    priv: dict[str, float | None] = {k: None if v is None else _r(v) for k, v in _privacy_budget(inputs).items()}
     priv.update(
         dcr_ratio=_r(risk.dcr_ratio), dcr_synthetic_median=_r(risk.dcr_synthetic_median),
         dcr_test_median=_r(risk.dcr_test_median), dcr_synthetic_p05=_r(risk.dcr_synthetic_p05),
@@ -285,8 +288,15 @@ def run_evaluation(
     params: EvaluateParams,
     inputs: InputPaths,
     outputs: OutputPaths,
+    peers: tuple[str, ...] = (),
 ) -> dict[str, dict[str, Any]]:
     """Evaluate every model and write its metrics, the plot data and the report.
+
+    Args:
+        models: our synthesizers (``base.models``); their narratives are required unless
+            ``params.require_narratives`` is false.
+        peers: baselines fitted by the ``baselines`` stage, scored the same way; they have no
+            narratives.
 
     Returns:
         The metrics written to ``<metrics_dir>/evaluate_<model>.json``, by model.
@@ -295,7 +305,8 @@ def run_evaluation(
         DataError: an input is missing (the message names the stage to run) or unusable.
         SchemaError: a table does not match the dataset specification.
     """
-    check_inputs(models=models, paths=inputs, require_narratives=params.require_narratives)
+    check_inputs(models=models + peers, paths=inputs, narrated=models if params.require_narratives else ())
+    models = models + tuple(p for p in peers if p not in models)
     train = read_split(inputs.prepared_dir / "train.parquet", spec=spec)
     test = read_split(inputs.prepared_dir / "test.parquet", spec=spec)
     encoder = TableEncoder(spec)
