@@ -27,9 +27,16 @@ def setup_logging(verbose: bool = False) -> None:
 
 @contextmanager
 def stage_errors() -> Iterator[None]:
-    """Turn a ``TraumaSynthError`` raised inside the block into ``error: ...`` on stderr and exit 1."""
+    """Turn a ``TraumaSynthError`` raised inside the block into ``error: ...`` on stderr and exit 1.
+
+    Ctrl-C ends the stage with status 130 and a one-line message instead of a traceback; stages
+    write atomically (and ``narrate`` in shards), so what was finished is kept.
+    """
     try:
         yield
     except TraumaSynthError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished work is kept; rerun the stage to resume", err=True)
+        raise typer.Exit(code=130) from None
