@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from traumasynth.errors import DataError, SchemaError
 from traumasynth.prepare import PrepareParams, prepare_dataset, prepare_metrics, write_prepared
@@ -19,12 +18,23 @@ MINI = {
         {"name": "visit_id", "kind": "identifier", "role": "excluded", "description": "visit number"},
         {"name": "age", "kind": "integer", "bounds": [0, 110], "unit": "years", "description": "age"},
         {"name": "sex", "kind": "categorical", "categories": ["female", "male"], "description": "sex"},
-        {"name": "sbp", "kind": "continuous", "bounds": [40, 250], "unit": "mmHg", "nullable": True,
-         "description": "systolic blood pressure"},
+        {
+            "name": "sbp",
+            "kind": "continuous",
+            "bounds": [40, 250],
+            "unit": "mmHg",
+            "nullable": True,
+            "description": "systolic blood pressure",
+        },
         {"name": "note", "kind": "text", "role": "narrative", "nullable": True, "description": "triage note"},
         {"name": "ward", "kind": "text", "role": "excluded", "nullable": True, "description": "ward code"},
-        {"name": "mechanism", "kind": "categorical", "role": "target", "categories": ["fall", "road", "other"],
-         "description": "trauma mechanism"},
+        {
+            "name": "mechanism",
+            "kind": "categorical",
+            "role": "target",
+            "categories": ["fall", "road", "other"],
+            "description": "trauma mechanism",
+        },
     ],
 }
 PARAMS = PrepareParams(val_size=0.2, test_size=0.2, min_class_rows=10)

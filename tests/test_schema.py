@@ -15,8 +15,13 @@ SPEC = DatasetSpec.model_validate(
             {"name": "id", "kind": "identifier", "role": "excluded", "description": "id"},
             {"name": "gcs", "kind": "integer", "bounds": [3, 15], "nullable": True, "description": "GCS"},
             {"name": "los", "kind": "continuous", "bounds": [0, 720], "transform": "log1p", "description": "LOS"},
-            {"name": "seen", "kind": "datetime", "bounds": ["2020-01-01", "2020-12-31"], "parts": ["month"],
-             "description": "arrival"},
+            {
+                "name": "seen",
+                "kind": "datetime",
+                "bounds": ["2020-01-01", "2020-12-31"],
+                "parts": ["month"],
+                "description": "arrival",
+            },
             {"name": "mech", "kind": "categorical", "role": "target", "categories": ["a", "b"], "description": "m"},
         ],
     }
@@ -26,8 +31,13 @@ SPEC = DatasetSpec.model_validate(
 def good() -> pd.DataFrame:
     return conform(
         pd.DataFrame(
-            {"id": ["1", "2"], "gcs": ["15", ""], "los": ["2.5", "48"], "seen": ["2020-03-01", "2020-12-31 23:00"],
-             "mech": ["a", "b"]}
+            {
+                "id": ["1", "2"],
+                "gcs": ["15", ""],
+                "los": ["2.5", "48"],
+                "seen": ["2020-03-01", "2020-12-31 23:00"],
+                "mech": ["a", "b"],
+            }
         ),
         SPEC,
     )

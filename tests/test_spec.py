@@ -13,8 +13,13 @@ BASE = {
         {"name": "visit_id", "kind": "identifier", "role": "excluded", "description": "visit number"},
         {"name": "age", "kind": "integer", "bounds": [0, 110], "unit": "years", "description": "age"},
         {"name": "sex", "kind": "categorical", "categories": ["female", "male"], "description": "sex"},
-        {"name": "mechanism", "kind": "categorical", "role": "target", "categories": ["fall", "other"],
-         "description": "trauma mechanism"},
+        {
+            "name": "mechanism",
+            "kind": "categorical",
+            "role": "target",
+            "categories": ["fall", "other"],
+            "description": "trauma mechanism",
+        },
     ],
 }
 
@@ -76,8 +81,11 @@ def test_yes_no_categories_stay_labels(tmp_path):
     spec = yaml.safe_load(yaml.safe_dump(BASE))
     spec["columns"].append({"name": "alcohol", "kind": "categorical", "description": "alcohol suspected"})
     path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(spec) .replace("description: alcohol suspected",
-                    "description: alcohol suspected\n  categories: [yes, no, unknown]"))
+    path.write_text(
+        yaml.safe_dump(spec).replace(
+            "description: alcohol suspected", "description: alcohol suspected\n  categories: [yes, no, unknown]"
+        )
+    )
     assert load_spec(path).column("alcohol").categories == ("yes", "no", "unknown")
 
 

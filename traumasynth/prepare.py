@@ -139,9 +139,7 @@ def prepare_metrics(data: PreparedData, *, spec: DatasetSpec) -> dict:
         "dataset": spec.name,
         "spec_hash": spec.spec_hash,
         "rows": {name: len(df) for name, df in splits.items()},
-        "class_counts": {
-            name: {c: int((df[target] == c).sum()) for c in spec.classes} for name, df in splits.items()
-        },
+        "class_counts": {name: {c: int((df[target] == c).sum()) for c in spec.classes} for name, df in splits.items()},
         "missingness": {c: round(float(full[c].isna().mean()), 4) for c in full.columns},
         "merged_classes": list(data.merged_classes),
     }

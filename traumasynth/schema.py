@@ -126,7 +126,9 @@ def _problems_from_pandera(exc: SchemaErrors, spec: DatasetSpec) -> list[str]:
     return problems
 
 
-def validate(df: pd.DataFrame, spec: DatasetSpec, columns: Iterable[str] | None = None, what: str = "table") -> pd.DataFrame:
+def validate(
+    df: pd.DataFrame, spec: DatasetSpec, columns: Iterable[str] | None = None, what: str = "table"
+) -> pd.DataFrame:
     """Validate ``df`` against the spec's schema, reporting every problem at once.
 
     Raises:

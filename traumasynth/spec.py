@@ -30,6 +30,7 @@ Role = Literal["feature", "target", "narrative", "excluded"]
 Transform = Literal["none", "log1p"]
 DatetimePart = Literal["year", "month", "weekday", "hour", "dayofyear"]
 
+
 class _SpecLoader(yaml.SafeLoader):
     """YAML 1.2 booleans only: YAML 1.1 reads `yes`/`no`/`on`/`off` as booleans, but in a
     specification they are category labels (alcohol suspected: yes, no, unknown)."""

@@ -26,8 +26,16 @@ def write_params(tmp_path, *, dataset="mini", dataset_path="", **prepare):
 def cli(tmp_path, params):
     return runner.invoke(
         app,
-        ["--params", str(params), "--out-dir", str(tmp_path / "prepared"), "--metrics", str(tmp_path / "m.json"),
-         "--datasets-dir", str(tmp_path / "datasets")],
+        [
+            "--params",
+            str(params),
+            "--out-dir",
+            str(tmp_path / "prepared"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+            "--datasets-dir",
+            str(tmp_path / "datasets"),
+        ],
     )
 
 

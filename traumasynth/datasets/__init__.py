@@ -25,7 +25,9 @@ def read_table_file(path: Path) -> pd.DataFrame:
         DataError: the file does not exist, has an unknown suffix, or holds no rows.
     """
     if not path.is_file():
-        raise DataError(f"Data file {path} not found. Set `base.dataset_path` in params.yaml to your CSV or Parquet file.")
+        raise DataError(
+            f"Data file {path} not found. Set `base.dataset_path` in params.yaml to your CSV or Parquet file."
+        )
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         df = pd.read_parquet(path)
