@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from traumasynth.errors import DataError
+
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
@@ -35,6 +37,26 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def read_json_object(path: str | Path, *, fix: str, label: str = "") -> dict[str, Any]:
+    """Read a JSON file that must hold an object (a stage's metrics, a model's config).
+
+    Args:
+        path: the file.
+        fix: what the user should do, ending the error message (e.g. "Retrain the model.").
+        label: what the file is, put before its path in messages (e.g. "training metrics ").
+
+    Raises:
+        DataError: the file cannot be read, is not JSON, or holds something else than an object.
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"Cannot read {label}{path}: {exc}. {fix}") from exc
+    if not isinstance(data, dict):
+        raise DataError(f"{label[:1].upper()}{label[1:]}{path} is not a JSON object. {fix}")
+    return data
 
 
 def write_parquet_atomic(df: pd.DataFrame, target: str | Path) -> None:

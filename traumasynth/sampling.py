@@ -20,7 +20,6 @@ numbering, so ids are unique across both files.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -34,7 +33,7 @@ from pydantic import Field
 from tqdm.auto import tqdm
 
 from traumasynth.errors import DataError, ParamsError, SchemaError
-from traumasynth.io import write_json_atomic, write_parquet_atomic
+from traumasynth.io import read_json_object, write_json_atomic, write_parquet_atomic
 from traumasynth.models import Synthesizer, get_synthesizer
 from traumasynth.params import FrozenParams
 from traumasynth.privacy.budget import ComposedBudget, TrainPrivacy, compose_budget
@@ -329,12 +328,7 @@ def read_train_privacy(*, path: Path, model: str) -> TrainPrivacy:
             f"Training metrics {path} not found. Run `dvc repro train_dp_tabular` (or "
             f"`dvc repro train_dp_tabular@{model}`) first."
         )
-    try:
-        metrics = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"Cannot read training metrics {path}: {exc}. Rerun `dvc repro train_dp_tabular`.") from exc
-    if not isinstance(metrics, dict):
-        raise DataError(f"Training metrics {path} is not a JSON object. Rerun `dvc repro train_dp_tabular`.")
+    metrics = read_json_object(path, label="training metrics ", fix="Rerun `dvc repro train_dp_tabular`.")
     if metrics.get("model", model) != model:
         raise DataError(
             f"Training metrics {path} are for model '{metrics.get('model')}', not '{model}'. "

@@ -6,7 +6,6 @@ writes it, so a run never stops half-way through the models.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from traumasynth.errors import DataError
+from traumasynth.io import read_json_object
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
 
@@ -93,13 +93,7 @@ def check_inputs(*, models: tuple[str, ...], paths: InputPaths, narrated: tuple[
 
 def read_json(path: Path) -> dict[str, Any]:
     """Read a metrics JSON file (a mapping)."""
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path} is not valid JSON ({exc}). Re-run the stage that writes it.") from exc
-    if not isinstance(data, dict):
-        raise DataError(f"{path} must hold a JSON object. Re-run the stage that writes it.")
-    return data
+    return read_json_object(path, fix="Re-run the stage that writes it.")
 
 
 def read_synthetic(path: Path, *, spec: DatasetSpec, model: str) -> pd.DataFrame:

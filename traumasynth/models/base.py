@@ -36,6 +36,7 @@ from torch import nn
 
 from traumasynth.encoding import EncodedTable, TableEncoder
 from traumasynth.errors import DataError, ModelMismatchError, NotFittedError, SchemaError
+from traumasynth.io import read_json_object
 from traumasynth.params import FrozenParams
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
@@ -272,10 +273,4 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"Cannot read {path}: {exc}. Retrain the model.") from exc
-    if not isinstance(data, dict):
-        raise DataError(f"{path} is not a JSON object. Retrain the model.")
-    return data
+    return read_json_object(path, fix="Retrain the model.")
