@@ -15,7 +15,7 @@ import typer
 
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.params import BaseParams, load_section
-from traumasynth.peers import BaselinesParams, run_baseline_stage
+from traumasynth.peers import BaselinesParams, find_peers_python, run_baseline_stage
 from traumasynth.spec import load_spec
 from traumasynth.training import TrainParams
 
@@ -44,9 +44,13 @@ def main(
     sample_metrics: Annotated[Path, typer.Option(help="JSON read by `evaluate`: rows and total (ε, δ).")] = Path(
         "metrics/sample_aim.json"
     ),
-    peers_python: Annotated[Path, typer.Option(help="Python of the peers' environment.")] = Path(
-        ".venv-peers/bin/python"
-    ),
+    peers_python: Annotated[
+        Path | None,
+        typer.Option(
+            help="Python of the peers' environment; default $TRAUMASYNTH_PEERS_PYTHON, else "
+            ".venv-peers/bin/python here or in a parent folder (queued experiments run in .dvc/tmp/exps/)."
+        ),
+    ] = None,
     worker: Annotated[Path, typer.Option(help="The worker script run with --peers-python.")] = Path(
         "peers/run_peer.py"
     ),
@@ -68,7 +72,7 @@ def main(
             delta=train_params.delta,
             seed=base.seed,
             train_path=train,
-            python=peers_python,
+            python=peers_python or find_peers_python(Path.cwd()),
             script=worker,
             out_path=out,
             augment_out_path=augment_out,

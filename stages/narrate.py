@@ -33,7 +33,7 @@ def main(
     ),
     shards_dir: Annotated[
         Path, typer.Option(file_okay=False, help="Resumable shards; <shards-dir>/<model>/part-*.parquet.")
-    ] = Path("data/narratives/.shards"),
+    ] = Path("data/interim/narrate_shards"),
     prompts_dir: Annotated[
         Path, typer.Option(file_okay=False, help="Prompt templates: <dir>/<dataset>/<version>/.")
     ] = (Path("prompts")),

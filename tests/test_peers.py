@@ -20,14 +20,17 @@ from tests.conftest import REPO, load_stage
 from traumasynth.errors import DataError, ParamsError
 from traumasynth.params import load_section
 from traumasynth.peers import (
+    PEERS_PYTHON_ENV,
     BaselinesParams,
     DiscreteLayout,
     build_job,
+    find_peers_python,
     fit_peer,
     from_sdv_frame,
     peer_info,
     run_worker,
     to_sdv_frame,
+    worker_env,
 )
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec, load_spec
@@ -232,3 +235,27 @@ def test_worker_rejects_an_unknown_peer(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 2 and "unknown peer 'nope'" in proc.stderr
     assert not (tmp_path / "out.parquet").exists()
+
+
+def test_peers_python_is_found_from_a_queued_experiment_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """DVC runs queued experiments in .dvc/tmp/exps/<name>/: the project's .venv-peers is found above it."""
+    monkeypatch.delenv(PEERS_PYTHON_ENV, raising=False)
+    exp_dir = tmp_path / ".dvc" / "tmp" / "exps" / "tmpabc"
+    exp_dir.mkdir(parents=True)
+    assert find_peers_python(exp_dir) == exp_dir.resolve() / ".venv-peers" / "bin" / "python"  # none yet
+    python = tmp_path / ".venv-peers" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    assert find_peers_python(exp_dir) == python.resolve()
+    monkeypatch.setenv(PEERS_PYTHON_ENV, "/opt/peers/bin/python")
+    assert find_peers_python(exp_dir) == Path("/opt/peers/bin/python")
+
+
+def test_worker_env_adds_a_persistent_jax_cache_unless_one_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    env = worker_env()
+    assert env["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "traumasynth" / "jax")
+    assert env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] == "0"
+    monkeypatch.setenv("JAX_COMPILATION_CACHE_DIR", "/elsewhere")
+    assert worker_env()["JAX_COMPILATION_CACHE_DIR"] == "/elsewhere"

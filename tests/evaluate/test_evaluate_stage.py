@@ -164,3 +164,21 @@ def test_non_dp_model_and_peer_without_narratives(project: Path, sim_spec: Datas
     assert mst["privacy"]["epsilon_total"] == 1.0 and "narrative" not in mst
     report = (project / "metrics/report.md").read_text()
     assert "no DP" in report and "| mst |" in report
+
+
+def test_empty_narratives_file_needs_require_narratives_false(project: Path):
+    """An empty narratives file (narrate.n_rows: 0) is an error by default, and tables-only when allowed."""
+    narratives = project / "data/narratives/vae.parquet"
+    pd.read_parquet(narratives).iloc[:0].to_parquet(narratives, index=False)
+    result = cli(project)
+    assert result.exit_code == 1
+    assert "narrate.n_rows is 0" in result.output and "evaluate.require_narratives=false" in result.output
+    assert not (project / "metrics/evaluate_vae.json").exists()
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["evaluate"] = {**params["evaluate"], "require_narratives": False}
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    result = cli(project)
+    assert result.exit_code == 0, result.output
+    vae = json.loads((project / "metrics/evaluate_vae.json").read_text())
+    ddpm = json.loads((project / "metrics/evaluate_ddpm.json").read_text())
+    assert "narrative" not in vae and ddpm["narrative"]["faithfulness_rate"] == 0.8

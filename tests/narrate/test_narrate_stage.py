@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import load_stage
 from tests.narrate.test_narrate_runner import _stage_args, _write_params
+from traumasynth.narrate.runner import OUTPUT_COLUMNS
 
 
 def _invoke(tmp_path: Path, synthetic: Path, prompts: Path, **narrate: object):
@@ -66,3 +68,19 @@ def test_server_backend_without_urls_is_a_params_error(
     params.write_text("base: {seed: 1, dataset: ed_trauma_sim}\nnarrate: {backend: server}\n")
     result = CliRunner().invoke(load_stage("narrate"), _stage_args(params, synthetic, tmp_path, small_prompts))
     assert result.exit_code == 1 and "narrate.server_urls" in result.output
+
+
+def test_zero_rows_writes_an_empty_file_without_a_model(
+    tmp_path: Path, small_prompts: Path, synthetic_rows: pd.DataFrame
+) -> None:
+    """`narrate.n_rows: 0` (table-only sweeps): an empty narratives file, no model is opened."""
+    synthetic = tmp_path / "vae.parquet"
+    synthetic_rows.to_parquet(synthetic, index=False)
+    # A model path that does not exist would fail the run if the stage tried to open it.
+    result = _invoke(tmp_path, synthetic, small_prompts, n_rows=0, model_path=str(tmp_path / "absent.gguf"))
+    assert result.exit_code == 0, result.output
+    out = pd.read_parquet(tmp_path / "narratives" / "vae.parquet")
+    assert out.empty and list(out.columns) == list(OUTPUT_COLUMNS)
+    assert out["faithfulness"].dtype == "float64" and out["n_candidates"].dtype == "int64"
+    metrics = json.loads((tmp_path / "narrate_vae.json").read_text())
+    assert metrics["narratives"] == 0 and metrics["faithfulness_rate"] is None and metrics["model"] == ""

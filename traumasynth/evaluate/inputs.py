@@ -141,6 +141,8 @@ def load_model_inputs(*, model: str, paths: InputPaths, spec: DatasetSpec) -> Mo
     narr_path = paths.narratives(model)
     narr_metrics = paths.stage_metrics("narrate", model)
     narratives = read_narratives(narr_path, model=model) if narr_path.is_file() else None
+    if narratives is not None and narratives.empty:  # narrate.n_rows: 0, a table-only run
+        narratives = None
     return ModelInputs(
         model=model,
         synthetic_path=paths.synthetic(model),

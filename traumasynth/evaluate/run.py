@@ -305,7 +305,8 @@ def run_evaluation(
         DataError: an input is missing (the message names the stage to run) or unusable.
         SchemaError: a table does not match the dataset specification.
     """
-    check_inputs(models=models + peers, paths=inputs, narrated=models if params.require_narratives else ())
+    narrated = models if params.require_narratives else ()
+    check_inputs(models=models + peers, paths=inputs, narrated=narrated)
     models = models + tuple(p for p in peers if p not in models)
     train = read_split(inputs.prepared_dir / "train.parquet", spec=spec)
     test = read_split(inputs.prepared_dir / "test.parquet", spec=spec)
@@ -314,6 +315,13 @@ def run_evaluation(
     log.info("evaluating %s on %d train / %d test rows; rare classes: %s", ", ".join(models), len(train), len(test),
              ", ".join(rare) or "none")  # fmt: skip
     loaded = [load_model_inputs(model=m, paths=inputs, spec=spec) for m in models]
+    empty = [inputs.narratives(li.model) for li in loaded if li.model in narrated and li.narratives is None]
+    if empty:
+        raise DataError(
+            f"Narratives files without rows: {', '.join(map(str, empty))} (narrate.n_rows is 0). "
+            "Set narrate.n_rows above 0 and rerun narrate, or evaluate tables only with "
+            "evaluate.require_narratives=false."
+        )
     results: dict[str, ModelEvaluation] = {}
     # One thread by default: OpenMP trees on a shared machine slow down many-fold when oversubscribed.
     with (

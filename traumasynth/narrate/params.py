@@ -41,7 +41,8 @@ class NarrateParams(FrozenParams):
         top_p: nucleus sampling threshold.
         prompt_format: ``completion`` (few-shot, base models) or ``chat`` (instruction-tuned models).
         prompt_version: folder under ``prompts/<dataset>/``.
-        n_rows: rows narrated per synthetic file (the first n_rows).
+        n_rows: rows narrated per synthetic file (the first n_rows); 0 writes an empty narratives
+            file without loading a model (sweeps that evaluate tables only).
         shard_size: rows per shard file (a crash loses at most one shard of work).
         request_concurrency: requests in flight at once (server backend).
         retries: tries per request before the server counts as unavailable.
@@ -60,7 +61,7 @@ class NarrateParams(FrozenParams):
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
     prompt_format: Literal["completion", "chat"] = "completion"
     prompt_version: str = Field(default="v1", min_length=1)
-    n_rows: int = Field(default=200, ge=1)
+    n_rows: int = Field(default=200, ge=0)
     shard_size: int = Field(default=25, ge=1)
     request_concurrency: int = Field(default=4, ge=1)
     retries: int = Field(default=3, ge=1)

@@ -17,7 +17,7 @@ from traumasynth.narrate.metrics import narration_metrics
 from traumasynth.narrate.modelfile import model_sha256, resolve_model_path
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.prompts import load_prompt
-from traumasynth.narrate.runner import NarrationJob, run_narration
+from traumasynth.narrate.runner import NarrationJob, empty_narratives, run_narration
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
 
@@ -117,7 +117,7 @@ def narrate_synthetic(
         params: the ``narrate`` section.
         seed: ``base.seed``.
         prompts_dir: the ``prompts`` folder (``<dataset>/<version>/`` inside).
-        shard_dir: this file's shard folder, e.g. ``data/narratives/.shards/<model>``.
+        shard_dir: this file's shard folder, e.g. ``data/interim/narrate_shards/<model>``.
         out_path: ``data/narratives/<model>.parquet``.
         metrics_path: ``metrics/narrate_<model>.json``.
 
@@ -141,26 +141,32 @@ def narrate_synthetic(
     rows, ids = select_rows(
         synthetic=pd.read_parquet(synthetic_path), spec=spec, n_rows=params.n_rows, source=str(synthetic_path)
     )
-    opened = open_backend(params=params, seed=seed)
-    try:
-        job = NarrationJob(
-            params=params, seed=seed, template=template, lexicon=lexicon, model_sha256=opened.model_sha256
-        )
-        frame = run_narration(
-            rows=rows,
-            row_ids=ids,
-            job=job,
-            backend=opened.backend,
-            shard_dir=shard_dir,
-            desc=f"narrate {out_path.stem}",
-        )
-    finally:
-        opened.backend.close()
+    if params.n_rows == 0:
+        # A table-only run (e.g. the privacy-utility sweep): no model is loaded, the file is empty.
+        logger.warning("narrate.n_rows is 0: writing an empty narratives file for %s", synthetic_path)
+        frame, model_file = empty_narratives(), ""
+    else:
+        opened = open_backend(params=params, seed=seed)
+        try:
+            job = NarrationJob(
+                params=params, seed=seed, template=template, lexicon=lexicon, model_sha256=opened.model_sha256
+            )
+            frame = run_narration(
+                rows=rows,
+                row_ids=ids,
+                job=job,
+                backend=opened.backend,
+                shard_dir=shard_dir,
+                desc=f"narrate {out_path.stem}",
+            )
+        finally:
+            opened.backend.close()
+        model_file = opened.model_file
     write_parquet_atomic(frame, out_path)
     metrics = narration_metrics(
         frame,
         backend=params.backend,
-        model_file=opened.model_file,
+        model_file=model_file,
         extra={
             "prompt_version": params.prompt_version,
             "prompt_format": params.prompt_format,

@@ -35,22 +35,30 @@ from traumasynth.narrate.prompts import PromptTemplate
 
 logger = logging.getLogger(__name__)
 
-OUTPUT_COLUMNS: tuple[str, ...] = (
-    "row_id",
-    "narrative",
-    "faithfulness",
-    "core_faithful",
-    "contradictions",
-    "omissions",
-    "facts_agreed",
-    "n_candidates",
-    "model_sha256",
-    "prompt_version",
-    "seed",
-    "completion_tokens",
-    "seconds",
-)
 _WS = re.compile(r"\s+")
+
+#: The columns of a narratives file and their dtypes (lists of fact names are Python objects).
+OUTPUT_DTYPES: dict[str, str] = {
+    "row_id": "object",
+    "narrative": "object",
+    "faithfulness": "float64",
+    "core_faithful": "bool",
+    "contradictions": "object",
+    "omissions": "object",
+    "facts_agreed": "int64",
+    "n_candidates": "int64",
+    "model_sha256": "object",
+    "prompt_version": "object",
+    "seed": "int64",
+    "completion_tokens": "int64",
+    "seconds": "float64",
+}
+OUTPUT_COLUMNS: tuple[str, ...] = tuple(OUTPUT_DTYPES)
+
+
+def empty_narratives() -> pd.DataFrame:
+    """A narratives table with no rows: the columns and dtypes of ``run_narration``'s output."""
+    return pd.DataFrame({c: pd.Series(dtype=dtype) for c, dtype in OUTPUT_DTYPES.items()})
 
 
 @dataclass(frozen=True)
