@@ -105,7 +105,7 @@ class BaselinesParams(FrozenParams):
     epochs: int = Field(default=100, ge=1)
     n_rows: int | None = Field(default=None, ge=1)
     aim_max_model_size: float = Field(default=20.0, gt=0)
-    aim_rounds: int | None = Field(default=None, ge=1)
+    aim_rounds: int | None = Field(default=50, ge=1)
 
 
 # -- the table a peer fits ----------------------------------------------------------------
