@@ -30,7 +30,11 @@ def main(
     dataset: Annotated[str | None, typer.Option(help="Dataset whose experiments are collected.")] = None,
     exp_json: Annotated[
         Path | None,
-        typer.Option(help="Saved `dvc exp show --json` output; by default the command is run here."),
+        typer.Option(help="Saved `dvc exp show --json --all-commits` output; by default the command is run here."),
+    ] = None,
+    experiments: Annotated[
+        str | None,
+        typer.Option(help="Glob on experiment names, e.g. 'sim-*'; default every experiment of the dataset."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Sweep table (CSV); default metrics/sweep_<dataset>.csv.")] = None,
     plot: Annotated[
@@ -51,6 +55,7 @@ def main(
             peers_dp={peer: info.dp for peer, info in PEERS.items()},
             table_path=out or Path(f"metrics/sweep_{name}.csv"),
             plot_path=plot or Path(f"metrics/plots/sweep_{name}_tstr.csv"),
+            names=experiments,
         )
     eps = ["none" if pd.isna(e) else f"{e:g}" for e in table["epsilon"]]
     cells = ", ".join(f"{m}@{e}" for m, e in zip(table["model"], eps, strict=True))

@@ -28,7 +28,14 @@ def _evaluate(tstr: float, mia: float = 0.52, eps_total: float | None = 1.05) ->
 
 
 def _rev(
-    rev: str, epsilon: float | None, metrics: dict[str, dict], *, peers: list[str], ts: str, name: str | None = None
+    rev: str,
+    epsilon: float | None,
+    metrics: dict[str, dict],
+    *,
+    peers: list[str],
+    ts: str,
+    name: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "rev": rev,
@@ -43,6 +50,7 @@ def _rev(
                         "train_dp_tabular": {"epsilon": epsilon},
                         "baselines": {"peers": peers},
                     }
+                    | (extra or {})
                 }
             },
             "metrics": {path: {"data": data} for path, data in metrics.items()}
@@ -171,4 +179,25 @@ def test_sweep_report_cli(exp_show: list[dict[str, Any]], tmp_path: Path) -> Non
     assert bad.exit_code == 1
     assert "No experiment of dataset 'neiss'" in bad.output
     missing = CliRunner().invoke(app, ["--dataset", "x", "--exp-json", str(tmp_path / "none.json")])
-    assert missing.exit_code == 1 and "dvc exp show --json >" in missing.output
+    assert missing.exit_code == 1 and "dvc exp show --json --all-commits >" in missing.output
+
+
+def test_experiments_with_other_settings_are_left_out(
+    exp_show: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A cell from another cohort size is not comparable: left out, with the difference named."""
+    other = _rev(
+        "f" * 40, 2.0, _metrics(2.0, vae=0.90, marg=0.90, peers={}), peers=[], ts="2026-11-26T11:30:00",
+        name="small-eps2", extra={"prepare": {"n_rows": 5000}},
+    )  # fmt: skip
+    exp_show[1]["experiments"].append({"revs": [other], "executor": None, "name": "small-eps2"})
+    exps = parse_exp_show(exp_show=exp_show)
+    with caplog.at_level("WARNING"):
+        table = sweep_table(experiments=exps, dataset="ed_trauma_sim", peers_dp=PEERS_DP)
+    assert 2.0 not in set(table.epsilon)
+    assert "Left out experiment small-eps2" in caplog.text and "prepare.n_rows: None vs 5000" in caplog.text
+    # selected by name, the small experiments make their own sweep
+    small = sweep_table(experiments=exps, dataset="ed_trauma_sim", peers_dp=PEERS_DP, names="small-*")
+    assert set(small.epsilon) == {2.0} and set(small.experiment) == {"small-eps2"}
+    with pytest.raises(DataError, match=r"named like 'none-\*'"):
+        sweep_table(experiments=exps, dataset="ed_trauma_sim", peers_dp=PEERS_DP, names="none-*")

@@ -18,6 +18,7 @@ better; ``tvd_mean`` and ``wasserstein_mean`` 0..1, lower is better; ``mia_auc``
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import math
@@ -125,7 +126,7 @@ def parse_exp_show(*, exp_show: Any) -> list[Experiment]:
     if not isinstance(exp_show, list):
         raise DataError(
             "The experiments document is not a JSON list as printed by `dvc exp show --json`. "
-            "Regenerate it with `dvc exp show --json > exps.json`."
+            "Regenerate it with `dvc exp show --json --all-commits > exps.json`."
         )
     out: list[Experiment] = []
     for entry in exp_show:
@@ -148,10 +149,13 @@ def read_exp_show(*, path: Path | None, repo: Path = Path(".")) -> Any:
     """
     if path is not None:
         if not path.is_file():
-            raise DataError(f"Experiments file {path} not found. Write it with `dvc exp show --json > {path}`.")
+            raise DataError(
+                f"Experiments file {path} not found. Write it with `dvc exp show --json --all-commits > {path}`."
+            )
         text = path.read_text()
     else:
-        cmd = [sys.executable, "-m", "dvc", "exp", "show", "--json"]
+        # Every commit's experiments: a sweep queued before a later commit stays visible.
+        cmd = [sys.executable, "-m", "dvc", "exp", "show", "--json", "--all-commits"]
         proc = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise DataError(
@@ -238,28 +242,85 @@ def _wall_seconds(trained: Mapping[str, Any], sampled: Mapping[str, Any]) -> flo
     return round(train_s + (sample_s or 0.0), 3)
 
 
-def sweep_table(*, experiments: list[Experiment], dataset: str, peers_dp: Mapping[str, bool]) -> pd.DataFrame:
+#: Parameters a sweep may vary between its experiments: the budget, which models run, and what
+#: only decides whether narratives are written. Any other difference makes cells incomparable.
+SWEEP_VARIES: tuple[str, ...] = (
+    "train_dp_tabular.epsilon",
+    "base.models",
+    "baselines.peers",
+    "narrate",
+    "evaluate.require_narratives",
+)
+
+
+def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def setting(exp: Experiment) -> dict[str, Any]:
+    """The experiment's parameters, flattened (``section.key``), without those listed in :data:`SWEEP_VARIES`."""
+    return {
+        key: value
+        for key, value in _flatten(exp.params).items()
+        if not any(key == v or key.startswith(f"{v}.") for v in SWEEP_VARIES)
+    }
+
+
+def _differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+    return [f"{k}: {a.get(k)!r} vs {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def sweep_table(
+    *, experiments: list[Experiment], dataset: str, peers_dp: Mapping[str, bool], names: str | None = None
+) -> pd.DataFrame:
     """The sweep of ``dataset``: one row per (model, ε), newest experiment first when a cell repeats.
 
-    The workspace only fills cells that no committed experiment has (after ``dvc exp run`` it
-    holds a copy of the last one).
+    Only comparable experiments are combined: the newest experiment of ``dataset`` sets the
+    reference, and an experiment whose parameters differ from it in anything but
+    :data:`SWEEP_VARIES` (another cohort size, epochs, split...) is left out with a warning that
+    names the differences. The workspace only fills cells that no committed experiment has
+    (after ``dvc exp run`` it holds a copy of the last one).
+
+    Args:
+        names: a glob on experiment names (``sim-*``); None keeps every experiment.
 
     Raises:
-        DataError: no experiment of ``dataset`` has an evaluated model.
+        DataError: no selected experiment of ``dataset`` has an evaluated model.
     """
     ordered = sorted(experiments, key=lambda e: (e.rev != "workspace", e.timestamp), reverse=True)
-    rows = [
-        row
+    candidates = [
+        exp
         for exp in ordered
         if (exp.params.get("base") or {}).get("dataset") == dataset
-        for row in experiment_rows(exp=exp, peers_dp=peers_dp)
+        and (names is None or fnmatch.fnmatchcase(exp.name, names))
+        and any(_find_metrics(exp, f"evaluate_{m}") is not None for m in _models_of(exp))
     ]
-    if not rows:
+    if not candidates:
         raise DataError(
-            f"No experiment of dataset '{dataset}' has evaluate_<model>.json metrics. Run the sweep first "
+            f"No experiment of dataset '{dataset}'"
+            + (f" named like '{names}'" if names else "")
+            + " has evaluate_<model>.json metrics. Run the sweep first "
             "(`dvc exp run --queue -S train_dp_tabular.epsilon=1 ...` then `dvc queue start`), and check that "
             "dvc.yaml declares the evaluate_<model>.json files as metrics."
         )
+    reference = setting(candidates[0])
+    kept: list[Experiment] = []
+    for exp in candidates:
+        if diff := _differences(reference, setting(exp)):
+            logger.warning(
+                "Left out experiment %s: its settings differ from the newest one (%s): %s%s",
+                exp.name, candidates[0].name, "; ".join(diff[:5]), " ..." if len(diff) > 5 else "",
+            )  # fmt: skip
+            continue
+        kept.append(exp)
+    rows = [row for exp in kept for row in experiment_rows(exp=exp, peers_dp=peers_dp)]
     table = pd.DataFrame(rows, columns=list(SWEEP_COLUMNS))
     key = table["epsilon"].fillna(-1.0)
     dupes = table.assign(_key=key).duplicated(subset=["model", "_key"], keep="first")
@@ -269,6 +330,12 @@ def sweep_table(*, experiments: list[Experiment], dataset: str, peers_dp: Mappin
     table = table.assign(_inf=table["epsilon"].isna(), _order=table["model"].map(_model_order))
     table = table.sort_values(["_order", "model", "_inf", "epsilon"]).drop(columns=["_inf", "_order"])
     return table.reset_index(drop=True)
+
+
+def _models_of(exp: Experiment) -> list[str]:
+    base = exp.params.get("base") or {}
+    peers = (exp.params.get("baselines") or {}).get("peers") or ()
+    return [str(m) for m in [*(base.get("models") or ()), *peers]]
 
 
 def _model_order(model: str) -> int:
@@ -297,9 +364,17 @@ def write_csv_atomic(frame: pd.DataFrame, target: Path) -> None:
 
 
 def run_sweep_report(
-    *, exp_show: Any, dataset: str, peers_dp: Mapping[str, bool], table_path: Path, plot_path: Path
+    *,
+    exp_show: Any,
+    dataset: str,
+    peers_dp: Mapping[str, bool],
+    table_path: Path,
+    plot_path: Path,
+    names: str | None = None,
 ) -> pd.DataFrame:
     """Collect the sweep of ``dataset`` from a ``dvc exp show --json`` document and write both files.
+
+    ``names`` selects experiments by a glob on their names (see :func:`sweep_table`).
 
     Returns:
         The sweep table written to ``table_path``.
@@ -308,7 +383,7 @@ def run_sweep_report(
         DataError: the document is malformed or holds no evaluated model of ``dataset``.
     """
     experiments = parse_exp_show(exp_show=exp_show)
-    table = sweep_table(experiments=experiments, dataset=dataset, peers_dp=peers_dp)
+    table = sweep_table(experiments=experiments, dataset=dataset, peers_dp=peers_dp, names=names)
     plot = plot_frame(table=table)
     write_csv_atomic(table, table_path)
     write_csv_atomic(plot, plot_path)
