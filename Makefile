@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup setup-dev repro test lint bench browser clean
+.PHONY: setup setup-dev repro test lint bench bench-train browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ lint: setup-dev
 	$(BIN)/ruff format --check traumasynth stages tests benchmarks
 
 bench: setup-dev
+	$(BIN)/python benchmarks/run_all.py
+
+bench-train: setup-dev
 	$(BIN)/python benchmarks/bench_train.py
 
 clean:

@@ -95,8 +95,12 @@ def exp_show() -> list[dict[str, Any]]:
     older_eps1 = _rev(
         "e" * 40, 1.0, _metrics(1.0, vae=0.10, marg=0.10, peers={}), peers=[], ts="2026-11-26T10:30:00", name="old"
     )
+    running = _rev(
+        "9" * 40, 2.0, _metrics(3.0, vae=0.60, marg=0.40, peers={}), peers=[], ts="2026-11-26T13:00:00", name="eps-2"
+    )  # a running experiment: its params say ε=2, its metrics files are still the baseline's
     baseline["experiments"] = [
-        {"revs": [exp1], "executor": None, "name": "eps-1"},
+        {"revs": [running], "executor": {"state": "running", "name": "dvc-task"}, "name": "eps-2"},
+        {"revs": [exp1], "executor": {"state": "success", "name": "dvc-task"}, "name": "eps-1"},
         {"revs": [exp05], "executor": None, "name": "eps-05"},
         {"revs": [failed], "executor": None, "name": "broken"},
         {"revs": [older_eps1], "executor": None, "name": "old"},
@@ -108,7 +112,8 @@ def exp_show() -> list[dict[str, Any]]:
 
 def test_parse_exp_show_lists_every_readable_revision(exp_show: list[dict[str, Any]]) -> None:
     exps = parse_exp_show(exp_show=exp_show)
-    assert [e.name for e in exps] == ["workspace", "main", "eps-1", "eps-05", "old"]  # "broken" skipped
+    # "broken" (an error) and "eps-2" (still running) are skipped
+    assert [e.name for e in exps] == ["workspace", "main", "eps-1", "eps-05", "old"]
     assert "metrics/evaluate_ddpm.json" not in exps[1].metrics  # an unreadable file is left out
 
 

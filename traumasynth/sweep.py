@@ -115,10 +115,16 @@ def _experiment(entry: Mapping[str, Any], *, name: str | None) -> Experiment | N
     )
 
 
+#: Executor states of ``dvc exp show`` whose metrics are not the experiment's own (yet).
+_UNFINISHED = frozenset({"queued", "running", "failed"})
+
+
 def parse_exp_show(*, exp_show: Any) -> list[Experiment]:
     """The revisions of a ``dvc exp show --json`` document: the workspace, baselines and their experiments.
 
-    Entries that DVC reports with an error (a failed or unreadable experiment) are skipped with a warning.
+    Entries that DVC reports with an error (a failed or unreadable experiment) are skipped with a
+    warning; queued, running and failed experiments of the queue are skipped (their metrics files
+    are still the baseline's).
 
     Raises:
         DataError: the document is not the list ``dvc exp show --json`` prints.
@@ -135,6 +141,11 @@ def parse_exp_show(*, exp_show: Any) -> list[Experiment]:
         if (exp := _experiment(entry, name=None)) is not None:
             out.append(exp)
         for group in entry.get("experiments") or ():
+            state = (group.get("executor") or {}).get("state")
+            if state in _UNFINISHED:
+                # A queued or running experiment shows its baseline's metrics under its own params.
+                logger.info("Skipping experiment %s: %s", group.get("name") or "?", state)
+                continue
             for run in group.get("revs") or ():
                 if (exp := _experiment(run, name=run.get("name") or group.get("name"))) is not None:
                     out.append(exp)
