@@ -16,7 +16,7 @@ import typer
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.params import BaseParams, load_section
 from traumasynth.peers import PEERS
-from traumasynth.sweep import read_exp_show, run_sweep_report
+from traumasynth.sweep import markdown_summary, read_exp_show, run_sweep_report
 
 app = typer.Typer(add_completion=False, help=__doc__)
 log = logging.getLogger("stages.sweep_report")
@@ -60,6 +60,7 @@ def main(
     eps = ["none" if pd.isna(e) else f"{e:g}" for e in table["epsilon"]]
     cells = ", ".join(f"{m}@{e}" for m, e in zip(table["model"], eps, strict=True))
     log.info("%d cells: %s", len(table), cells)
+    typer.echo(f"TSTR macro-F1 (hgb) on the real test rows, {name}:\n{markdown_summary(table=table)}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,15 @@ from typer.testing import CliRunner
 
 from tests.conftest import load_stage
 from traumasynth.errors import DataError
-from traumasynth.sweep import PLOT_MODELS, SWEEP_COLUMNS, parse_exp_show, plot_frame, run_sweep_report, sweep_table
+from traumasynth.sweep import (
+    PLOT_MODELS,
+    SWEEP_COLUMNS,
+    markdown_summary,
+    parse_exp_show,
+    plot_frame,
+    run_sweep_report,
+    sweep_table,
+)
 
 PEERS_DP = {"aim": True, "mst": True, "gaussian_copula": False}
 
@@ -206,3 +214,11 @@ def test_experiments_with_other_settings_are_left_out(
     assert set(small.epsilon) == {2.0} and set(small.experiment) == {"small-eps2"}
     with pytest.raises(DataError, match=r"named like 'none-\*'"):
         sweep_table(experiments=exps, dataset="ed_trauma_sim", peers_dp=PEERS_DP, names="none-*")
+
+
+def test_markdown_summary_one_row_per_model_one_column_per_epsilon(exp_show: list[dict[str, Any]]) -> None:
+    table = sweep_table(experiments=parse_exp_show(exp_show=exp_show), dataset="ed_trauma_sim", peers_dp=PEERS_DP)
+    lines = markdown_summary(table=table).splitlines()
+    assert lines[0] == "| model | ε = 0.5 | ε = 1 | ε = 3 | no DP |"
+    assert lines[2] == "| vae | 0.420 | 0.500 | 0.600 |  |"
+    assert lines[-1] == "| gaussian_copula |  |  |  | 0.700 |"

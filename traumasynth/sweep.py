@@ -368,6 +368,25 @@ def plot_frame(*, table: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
+def markdown_summary(*, table: pd.DataFrame, value: str = "tstr_macro_f1") -> str:
+    """A Markdown table of ``value``: one row per model, one column per ε (``none`` = no DP last).
+
+    Empty cells are models not run at that ε (a non-private peer has only ``none``).
+    """
+    eps = table["epsilon"].map(lambda e: "none" if pd.isna(e) else f"{e:g}")
+    wide = table.assign(_eps=eps).pivot_table(index="model", columns="_eps", values=value, aggfunc="first")
+    order = sorted((c for c in wide.columns if c != "none"), key=float) + (["none"] if "none" in wide.columns else [])
+    models = sorted(wide.index, key=lambda m: (_model_order(m), m))
+    lines = [
+        "| model | " + " | ".join(f"ε = {c}" if c != "none" else "no DP" for c in order) + " |",
+        "|---|" + "---|" * len(order),
+    ]
+    for model in models:
+        cells = ["" if pd.isna(wide.at[model, c]) else f"{wide.at[model, c]:.3f}" for c in order]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def write_csv_atomic(frame: pd.DataFrame, target: Path) -> None:
     """Write ``frame`` as CSV (no index, floats to 6 digits) without ever leaving half a file."""
     with atomic_path(target) as tmp:
