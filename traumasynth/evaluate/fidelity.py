@@ -25,13 +25,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata, wasserstein_distance
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
 from traumasynth.encoding import MISSING_LEVEL, TableEncoder
 from traumasynth.errors import DataError
-from traumasynth.evaluate.features import row_keys, tree_matrix
+from traumasynth.evaluate.features import make_hgb, row_keys, tree_matrix
 from traumasynth.spec import DATETIME_PART_BOUNDS, ColumnSpec, DatasetSpec
 
 log = logging.getLogger(__name__)
@@ -284,9 +283,7 @@ def discriminator_auc(
     x_synth, _ = tree_matrix(encoder.encode(synth_s), encoder=encoder, with_target=True)
     x = np.vstack([x_real, x_synth])
     y = np.r_[np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)]
-    clf = HistGradientBoostingClassifier(
-        max_iter=max_iter, categorical_features=mask, early_stopping=False, random_state=seed
-    )
+    clf = make_hgb(max_iter=max_iter, seed=seed, categorical_features=mask)
     columns = encoder.columns
     groups = np.r_[row_keys(real_s, columns=columns), row_keys(synth_s, columns=columns)]
     folds = StratifiedGroupKFold(n_splits=cv_folds, shuffle=True, random_state=seed)

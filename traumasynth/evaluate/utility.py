@@ -20,12 +20,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from sklearn.base import ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from traumasynth.encoding import TableEncoder
 from traumasynth.errors import DataError
-from traumasynth.evaluate.features import onehot_matrix, tree_matrix
+from traumasynth.evaluate.features import make_hgb, onehot_matrix, tree_matrix
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +95,6 @@ def match_class_counts(
     return drawn.iloc[rng.permutation(len(drawn))].reset_index(drop=True), lacking
 
 
-def make_classifier(name: ClassifierName, *, hgb_max_iter: int, seed: int) -> ClassifierMixin:
-    """A fresh mechanism classifier: gradient-boosted trees or a logistic regression."""
-    if name == "hgb":
-        return HistGradientBoostingClassifier(max_iter=hgb_max_iter, early_stopping=False, random_state=seed)
-    return LogisticRegression(max_iter=1000, C=1.0)
-
-
 def fit_predict(
     train: pd.DataFrame,
     test: pd.DataFrame,
@@ -114,13 +106,14 @@ def fit_predict(
 ) -> np.ndarray:
     """Train ``classifier`` on ``train`` and return its class indices for the ``test`` rows."""
     enc_train, enc_test = encoder.encode(train), encoder.encode(test)
-    model = make_classifier(classifier, hgb_max_iter=hgb_max_iter, seed=seed)
+    model: ClassifierMixin
     if classifier == "hgb":
         x_train, mask = tree_matrix(enc_train, encoder=encoder)
         x_test, _ = tree_matrix(enc_test, encoder=encoder)
-        model.set_params(categorical_features=mask)
+        model = make_hgb(max_iter=hgb_max_iter, seed=seed, categorical_features=mask)
     else:
         x_train, x_test = onehot_matrix(enc_train, encoder=encoder), onehot_matrix(enc_test, encoder=encoder)
+        model = LogisticRegression(max_iter=1000, C=1.0)
     model.fit(x_train, enc_train.y)
     return np.asarray(model.predict(x_test), dtype=np.int64)
 
