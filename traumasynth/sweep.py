@@ -202,6 +202,18 @@ def _find_metrics(exp: Experiment, stem: str) -> Mapping[str, Any] | None:
     return None
 
 
+def _models_of(exp: Experiment) -> tuple[list[str], list[str]]:
+    """The experiment's own models (``base.models``) and its peers (``baselines.peers``)."""
+    ours = [str(m) for m in (exp.params.get("base") or {}).get("models") or ()]
+    peers = [str(p) for p in (exp.params.get("baselines") or {}).get("peers") or ()]
+    return ours, peers
+
+
+def _has_evaluation(exp: Experiment) -> bool:
+    ours, peers = _models_of(exp)
+    return any(_find_metrics(exp, f"evaluate_{m}") is not None for m in ours + peers)
+
+
 def experiment_rows(*, exp: Experiment, peers_dp: Mapping[str, bool]) -> list[dict[str, Any]]:
     """One row per model evaluated in ``exp`` (models without ``evaluate_<model>.json`` are skipped).
 
@@ -212,8 +224,7 @@ def experiment_rows(*, exp: Experiment, peers_dp: Mapping[str, bool]) -> list[di
     """
     base = exp.params.get("base") or {}
     train = exp.params.get("train_dp_tabular") or {}
-    ours = [str(m) for m in base.get("models") or ()]
-    peers = [str(p) for p in (exp.params.get("baselines") or {}).get("peers") or ()]
+    ours, peers = _models_of(exp)
     epsilon = _number(train.get("epsilon"))
     rows: list[dict[str, Any]] = []
     for model in dict.fromkeys(ours + peers):
@@ -311,7 +322,7 @@ def sweep_table(
         for exp in ordered
         if (exp.params.get("base") or {}).get("dataset") == dataset
         and (names is None or fnmatch.fnmatchcase(exp.name, names))
-        and any(_find_metrics(exp, f"evaluate_{m}") is not None for m in _models_of(exp))
+        and _has_evaluation(exp)
     ]
     if not candidates:
         raise DataError(
@@ -341,12 +352,6 @@ def sweep_table(
     table = table.assign(_inf=table["epsilon"].isna(), _order=table["model"].map(_model_order))
     table = table.sort_values(["_order", "model", "_inf", "epsilon"]).drop(columns=["_inf", "_order"])
     return table.reset_index(drop=True)
-
-
-def _models_of(exp: Experiment) -> list[str]:
-    base = exp.params.get("base") or {}
-    peers = (exp.params.get("baselines") or {}).get("peers") or ()
-    return [str(m) for m in [*(base.get("models") or ()), *peers]]
 
 
 def _model_order(model: str) -> int:
