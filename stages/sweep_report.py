@@ -16,7 +16,7 @@ import typer
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.params import BaseParams, load_section
 from traumasynth.peers import PEERS
-from traumasynth.sweep import markdown_summary, read_exp_show, run_sweep_report
+from traumasynth.sweep import markdown_summary, read_exp_show, read_sweep_table, run_sweep_report
 
 app = typer.Typer(add_completion=False, help=__doc__)
 log = logging.getLogger("stages.sweep_report")
@@ -43,6 +43,13 @@ def main(
             help="TSTR macro-F1 against ε (CSV, in dvc.yaml plots:); default metrics/plots/sweep_<dataset>_tstr.csv."
         ),
     ] = None,
+    carry_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="An earlier sweep table: its rows of models absent from these experiments are kept "
+            "(e.g. peers that were not refitted)."
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Write the sweep table and its plot data from the experiments of `--dataset`."""
@@ -56,6 +63,7 @@ def main(
             table_path=out or Path(f"metrics/sweep_{name}.csv"),
             plot_path=plot or Path(f"metrics/plots/sweep_{name}_tstr.csv"),
             names=experiments,
+            carry=read_sweep_table(carry_from) if carry_from is not None else None,
         )
     eps = ["none" if pd.isna(e) else f"{e:g}" for e in table["epsilon"]]
     cells = ", ".join(f"{m}@{e}" for m, e in zip(table["model"], eps, strict=True))

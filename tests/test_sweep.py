@@ -19,6 +19,7 @@ from traumasynth.sweep import (
     markdown_summary,
     parse_exp_show,
     plot_frame,
+    read_sweep_table,
     run_sweep_report,
     sweep_table,
 )
@@ -176,6 +177,32 @@ def test_run_sweep_report_writes_both_files(exp_show: list[dict[str, Any]], tmp_
     written = pd.read_csv(tmp_path / "sweep.csv")
     assert len(written) == len(table)
     assert pd.read_csv(tmp_path / "plots" / "sweep_tstr.csv").columns[0] == "epsilon"
+
+
+def test_rows_of_models_not_rerun_are_carried_from_an_earlier_table(
+    exp_show: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    first = run_sweep_report(
+        exp_show=exp_show, dataset="ed_trauma_sim", peers_dp=PEERS_DP, table_path=tmp_path / "old.csv",
+        plot_path=tmp_path / "old_tstr.csv",
+    )  # fmt: skip
+    old = read_sweep_table(tmp_path / "old.csv")
+    kept_models = set(first["model"]) - {"vae"}
+    only_vae = old[old["model"] == "vae"].assign(model="ctgan", experiment="older")  # a model this sweep lacks
+    carried = pd.concat([old, only_vae], ignore_index=True)
+    table = run_sweep_report(
+        exp_show=exp_show, dataset="ed_trauma_sim", peers_dp=PEERS_DP, table_path=tmp_path / "new.csv",
+        plot_path=tmp_path / "new_tstr.csv", carry=carried,
+    )  # fmt: skip
+    # rows of models the experiments have are not duplicated; the missing model's rows are kept as they were
+    assert set(table["model"]) == kept_models | {"vae", "ctgan"}
+    assert (table.loc[table["model"] == "ctgan", "experiment"] == "older").all()
+    assert len(table) == len(first) + len(only_vae)
+    with pytest.raises(DataError, match="no row of ed_trauma_sim"):
+        run_sweep_report(
+            exp_show=exp_show, dataset="ed_trauma_sim", peers_dp=PEERS_DP, table_path=tmp_path / "x.csv",
+            plot_path=tmp_path / "x_tstr.csv", carry=carried.assign(dataset="neiss"),
+        )  # fmt: skip
 
 
 def test_sweep_report_cli(exp_show: list[dict[str, Any]], tmp_path: Path) -> None:

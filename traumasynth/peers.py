@@ -41,7 +41,7 @@ from pydantic import Field
 from traumasynth.encoding import EncodedTable, TableEncoder
 from traumasynth.errors import DataError, ParamsError, TrainingError
 from traumasynth.io import write_json_atomic, write_parquet_atomic
-from traumasynth.models.marginals import MarginalsConfig, _Grid, _numeric_grids
+from traumasynth.models.marginals import Grid, MarginalsConfig, numeric_grids
 from traumasynth.params import FrozenParams
 from traumasynth.prepare import read_split
 from traumasynth.sampling import synthetic_columns, with_ids
@@ -122,7 +122,7 @@ class DiscreteLayout:
     """
 
     encoder: TableEncoder
-    grids: tuple[_Grid, ...]
+    grids: tuple[Grid, ...]
     num_missing: tuple[int, ...]  # for each numeric slot, its indicator's categorical slot or -1
     cat_slots: tuple[int, ...]  # categorical slots that are real columns (not missing indicators)
     columns: tuple[str, ...]
@@ -133,7 +133,7 @@ class DiscreteLayout:
         """The layout given by the spec's categories and bounds alone (no data is read)."""
         encoder = TableEncoder(spec)
         grids = tuple(
-            _numeric_grids(spec, encoder.num_names, MarginalsConfig(n_bins=params.n_bins, max_points=params.max_points))
+            numeric_grids(spec, encoder.num_names, MarginalsConfig(n_bins=params.n_bins, max_points=params.max_points))
         )
         num_missing = tuple(encoder.num_missing_slot)
         indicators = {i for i in num_missing if i >= 0}

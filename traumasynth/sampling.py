@@ -3,7 +3,8 @@
 Strategies (``sample.strategy``):
 
 - ``match``: the class mix of the training split, read from a DP noisy histogram of its
-  labels (``histogram_epsilon``, composed with the training ε in the metrics);
+  labels (its noise is set by the budget plan of the training stage, so the release as a
+  whole spends at most the training ε);
 - ``balanced``: the same number of rows for every class;
 - ``counts``: the rows per class written in ``sample.counts`` (others get none);
 - ``augment``: only the top-up rows that bring every class whose DP count is below
@@ -36,8 +37,8 @@ from traumasynth.errors import DataError, ParamsError, SchemaError
 from traumasynth.io import read_json_object, write_json_atomic, write_parquet_atomic
 from traumasynth.models import Synthesizer, get_synthesizer
 from traumasynth.params import FrozenParams
-from traumasynth.privacy.budget import ComposedBudget, TrainPrivacy, compose_budget
-from traumasynth.privacy.histogram import HistogramRelease, Mechanism, noisy_histogram
+from traumasynth.privacy.histogram import HistogramRelease, gaussian_histogram
+from traumasynth.privacy.plan import BudgetPlan
 from traumasynth.schema import empty_frame, validate
 from traumasynth.spec import DatasetSpec
 
@@ -56,12 +57,6 @@ class SampleParams(FrozenParams):
         counts: rows per class for ``counts``, e.g. ``{"self_harm": 1000}``.
         augment_target: a class whose DP count is below this is topped up to it in the
             augment file (and, for ``augment``, in the main file).
-        histogram_epsilon: ε of the DP histogram of the training labels, on its own. Composed
-            with a DP-SGD run (``gaussian``, PRV accountant) it adds far less: 0.5 adds about
-            0.03 to a training ε of 6, while ``geometric`` at 0.1 adds 0.1 with more noise.
-        histogram_delta: δ of that histogram (``gaussian`` only; 0 for ``geometric``).
-        histogram_mechanism: ``gaussian`` (composes almost for free with DP-SGD in the PRV
-            accountant) or ``geometric`` (pure ε-DP, δ = 0).
         secure_noise: draw the histogram noise from the operating system's CSPRNG
             instead of ``base.seed``; the guarantee then does not rest on the seed staying
             secret, but runs are no longer byte-for-byte reproducible.
@@ -72,9 +67,6 @@ class SampleParams(FrozenParams):
     n_rows: int | None = None
     counts: dict[str, int] = Field(default_factory=dict)
     augment_target: int = Field(default=1000, ge=1)
-    histogram_epsilon: float = Field(default=0.5, gt=0)
-    histogram_delta: float = Field(default=1e-6, ge=0, lt=1)
-    histogram_mechanism: Mechanism = "gaussian"
     secure_noise: bool = False
     batch_size: int = Field(default=5000, ge=1)
 
@@ -86,8 +78,7 @@ class SampleResult:
     table: pd.DataFrame
     augment: pd.DataFrame
     histogram: HistogramRelease
-    budget: ComposedBudget
-    train: TrainPrivacy
+    plan: BudgetPlan | None
     seconds: float
     strategy: Strategy
     target: str
@@ -103,15 +94,15 @@ class SampleResult:
             "augment_rows": len(self.augment),
             "augment_rows_per_class": self._class_counts(self.augment),
             "rows_per_second": round(rows / self.seconds, 1) if self.seconds > 0 else None,
-            "epsilon_train": self.train.epsilon,
-            "delta_train": self.train.delta,
-            "histogram_mechanism": self.histogram.mechanism,
-            "epsilon_histogram": self.histogram.epsilon,
-            "delta_histogram": self.histogram.delta,
-            "epsilon_total": _round(self.budget.epsilon),
-            "delta_total": self.budget.delta,
-            "composition": self.budget.composition,
-            "epsilon_total_basic": _round(self.budget.epsilon_basic),
+            "histogram_noise_multiplier": None if self.plan is None else self.plan.histogram_noise,
+            "epsilon_target": None if self.plan is None else self.plan.epsilon_target,
+            "epsilon_total": None if self.plan is None else _round(self.plan.epsilon),
+            "delta_total": None if self.plan is None else self.plan.delta,
+            "composition": (
+                "none: trained without differential privacy, no finite guarantee"
+                if self.plan is None
+                else self.plan.composition
+            ),
             "dp_train_rows": int(self.histogram.counts.sum()),
         }
 
@@ -122,9 +113,11 @@ class SampleResult:
 
 # -- the class plan -----------------------------------------------------------------------
 def dp_class_histogram(
-    *, labels: pd.Series, spec: DatasetSpec, params: SampleParams, rng: np.random.Generator
+    *, labels: pd.Series, spec: DatasetSpec, noise_multiplier: float | None, rng: np.random.Generator
 ) -> HistogramRelease:
     """DP noisy counts of the training labels, one per class in spec order.
+
+    ``noise_multiplier`` is the budget plan's (``None``: exact counts, for a non-DP reference run).
 
     Raises:
         SchemaError: a label is not a class of the spec.
@@ -138,15 +131,7 @@ def dp_class_histogram(
             f"The training labels of '{spec.target.name}' hold values that are not classes of '{spec.name}':",
             [f"{', '.join(unknown[:5])}. Valid classes: {', '.join(spec.classes)}. Rerun `dvc repro prepare`."],
         )
-    delta = params.histogram_delta if params.histogram_mechanism == "gaussian" else 0.0
-    return noisy_histogram(
-        codes=codes,
-        n_bins=len(spec.classes),
-        epsilon=params.histogram_epsilon,
-        mechanism=params.histogram_mechanism,
-        delta=delta,
-        rng=rng,
-    )
+    return gaussian_histogram(codes=codes, n_bins=len(spec.classes), noise_multiplier=noise_multiplier, rng=rng)
 
 
 def check_counts(*, counts: dict[str, int], spec: DatasetSpec) -> None:
@@ -227,7 +212,8 @@ def plan_class_counts(*, params: SampleParams, spec: DatasetSpec, dp_counts: np.
     if n_rows <= 0:
         raise DataError(
             "The DP class histogram of the training labels sums to 0, so it gives no training size to match. "
-            "Set sample.n_rows, raise sample.histogram_epsilon, or check that data/prepared/train.parquet has rows."
+            "Set sample.n_rows, raise train_dp_tabular.histogram_share, "
+            "or check that data/prepared/train.parquet has rows."
         )
     if params.strategy == "balanced":
         sizes = _largest_remainder(n_rows, np.ones(len(classes)))
@@ -235,7 +221,7 @@ def plan_class_counts(*, params: SampleParams, spec: DatasetSpec, dp_counts: np.
         if dp_total <= 0:
             raise DataError(
                 "The DP class histogram of the training labels is all zero: there is no class mix to match. "
-                "Raise sample.histogram_epsilon or use strategy `balanced` or `counts`."
+                "Raise train_dp_tabular.histogram_share or use strategy `balanced` or `counts`."
             )
         sizes = _largest_remainder(n_rows, dp_counts.astype(np.float64))
     return {c: int(k) for c, k in zip(classes, sizes, strict=True)}
@@ -317,11 +303,11 @@ def load_trained(*, model: str, model_dir: Path, spec: DatasetSpec) -> Synthesiz
     return cls.load(model_dir, spec=spec)
 
 
-def read_train_privacy(*, path: Path, model: str) -> TrainPrivacy:
-    """The privacy keys of ``metrics/train_<model>.json``.
+def read_train_plan(*, path: Path, model: str) -> BudgetPlan | None:
+    """The budget plan recorded in ``metrics/train_<model>.json`` (``None`` for a non-DP run).
 
     Raises:
-        DataError: the file is missing, unreadable, or written for another model.
+        DataError: the file is missing, unreadable, written for another model, or lacks the plan.
     """
     if not path.is_file():
         raise DataError(
@@ -334,7 +320,15 @@ def read_train_privacy(*, path: Path, model: str) -> TrainPrivacy:
             f"Training metrics {path} are for model '{metrics.get('model')}', not '{model}'. "
             "Pass --train-metrics metrics/train_<model>.json of the same model."
         )
-    return TrainPrivacy.from_metrics(metrics, source=f"training metrics {path}")
+    if metrics.get("dp") is False or metrics.get("epsilon", "absent") is None:
+        return None
+    try:
+        return BudgetPlan.from_metrics(metrics["budget"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(
+            f"Training metrics {path} hold no valid budget plan ({exc!r}). "
+            f"Retrain with this version: dvc repro train_dp_tabular@{model}"
+        ) from exc
 
 
 def read_train_labels(*, path: Path, spec: DatasetSpec) -> pd.Series:
@@ -365,7 +359,7 @@ def generate_synthetic(
     model: str,
     synthesizer: Synthesizer,
     labels: pd.Series,
-    train: TrainPrivacy,
+    plan: BudgetPlan | None,
     params: SampleParams,
     seed: int,
 ) -> SampleResult:
@@ -375,17 +369,24 @@ def generate_synthetic(
         ParamsError, DataError, SchemaError, PrivacyBudgetError: see the helpers.
     """
     spec = synthesizer.spec
-    release = dp_class_histogram(labels=labels, spec=spec, params=params, rng=histogram_rng(params=params, seed=seed))
-    plan = plan_class_counts(params=params, spec=spec, dp_counts=release.counts)
+    release = dp_class_histogram(
+        labels=labels,
+        spec=spec,
+        noise_multiplier=None if plan is None else plan.histogram_noise,
+        rng=histogram_rng(params=params, seed=seed),
+    )
+    rows_per_class = plan_class_counts(params=params, spec=spec, dp_counts=release.counts)
     top_up = {c: 0 for c in spec.classes} | augment_counts(
         dp_counts=release.counts, target=params.augment_target, spec=spec
     )
     logger.info(
         "DP class counts of the training split: %s", dict(zip(spec.classes, release.counts.tolist(), strict=True))
     )
-    logger.info("Drawing %d rows (%s): %s", sum(plan.values()), params.strategy, plan)
+    logger.info("Drawing %d rows (%s): %s", sum(rows_per_class.values()), params.strategy, rows_per_class)
     start = time.perf_counter()
-    main = sample_rows(synthesizer=synthesizer, counts=plan, seed=seed, batch_size=params.batch_size, desc=model)
+    main = sample_rows(
+        synthesizer=synthesizer, counts=rows_per_class, seed=seed, batch_size=params.batch_size, desc=model
+    )
     table = with_ids(main, spec=spec, model=model)
     if params.strategy == "augment":
         augment = table
@@ -395,13 +396,11 @@ def generate_synthetic(
         )
         augment = with_ids(extra, spec=spec, model=model, start=len(table) + 1)
     seconds = time.perf_counter() - start
-    budget = compose_budget(train=train, histogram=release)
     return SampleResult(
         table=table,
         augment=augment,
         histogram=release,
-        budget=budget,
-        train=train,
+        plan=plan,
         seconds=seconds,
         strategy=params.strategy,
         target=spec.target.name,
@@ -433,10 +432,10 @@ def run_sample_stage(
         TraumaSynthError: any problem with the inputs (see the helpers).
     """
     synthesizer = load_trained(model=model, model_dir=model_dir, spec=spec)
-    train = read_train_privacy(path=train_metrics_path, model=model)
+    plan = read_train_plan(path=train_metrics_path, model=model)
     labels = read_train_labels(path=train_path, spec=spec)
     result = generate_synthetic(
-        model=model, synthesizer=synthesizer, labels=labels, train=train, params=params, seed=seed
+        model=model, synthesizer=synthesizer, labels=labels, plan=plan, params=params, seed=seed
     )
     metrics = {"model": model, **result.to_metrics()}
     write_parquet_atomic(result.table, out_path)

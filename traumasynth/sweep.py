@@ -398,6 +398,22 @@ def write_csv_atomic(frame: pd.DataFrame, target: Path) -> None:
         frame.to_csv(tmp, index=False, float_format="%.6g")
 
 
+def read_sweep_table(path: Path) -> pd.DataFrame:
+    """An earlier ``metrics/sweep_<dataset>.csv``.
+
+    Raises:
+        DataError: the file is missing, unreadable or lacks the sweep's columns.
+    """
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"Cannot read sweep table {path}: {exc}. Pass a metrics/sweep_<dataset>.csv file.") from exc
+    missing = [c for c in ("dataset", "model", "epsilon", "experiment") if c not in frame.columns]
+    if missing:
+        raise DataError(f"{path} is not a sweep table (no column {', '.join(missing)}).")
+    return frame
+
+
 def run_sweep_report(
     *,
     exp_show: Any,
@@ -406,10 +422,13 @@ def run_sweep_report(
     table_path: Path,
     plot_path: Path,
     names: str | None = None,
+    carry: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Collect the sweep of ``dataset`` from a ``dvc exp show --json`` document and write both files.
 
-    ``names`` selects experiments by a glob on their names (see :func:`sweep_table`).
+    ``names`` selects experiments by a glob on their names (see :func:`sweep_table`). ``carry``
+    holds rows of an earlier sweep table to keep for models this sweep did not run (a peer whose
+    inputs did not change need not be refitted): they keep their own ``experiment`` and ``rev``.
 
     Returns:
         The sweep table written to ``table_path``.
@@ -419,6 +438,15 @@ def run_sweep_report(
     """
     experiments = parse_exp_show(exp_show=exp_show)
     table = sweep_table(experiments=experiments, dataset=dataset, peers_dp=peers_dp, names=names)
+    if carry is not None:
+        kept = carry[(carry["dataset"] == dataset) & ~carry["model"].isin(set(table["model"]))]
+        if kept.empty:
+            raise DataError(f"The carried table holds no row of {dataset} for a model this sweep did not run.")
+        logger.info("Carried %d rows (%s) from an earlier sweep", len(kept), ", ".join(sorted(set(kept["model"]))))
+        table = pd.concat([table, kept[list(table.columns)]], ignore_index=True)
+        table = table.assign(_order=table["model"].map(_model_order), _inf=table["epsilon"].isna())
+        table = table.sort_values(["_order", "model", "_inf", "epsilon"], kind="stable")
+        table = table.drop(columns=["_order", "_inf"]).reset_index(drop=True)
     plot = plot_frame(table=table)
     write_csv_atomic(table, table_path)
     write_csv_atomic(plot, plot_path)

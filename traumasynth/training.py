@@ -11,73 +11,38 @@ import csv
 import io
 import logging
 from pathlib import Path
-from typing import Any, Literal
 
 import pandas as pd
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from traumasynth.errors import DataError, ParamsError
 from traumasynth.io import write_json_atomic, write_text_atomic
 from traumasynth.models import Synthesizer, get_synthesizer
 from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import TrainResult, resolve_device
+from traumasynth.privacy.settings import TrainParams
 from traumasynth.spec import DatasetSpec
 
-__all__ = ["TrainParams", "TrainResult", "train_synthesizer", "run_train_stage"]
+__all__ = ["TrainParams", "TrainResult", "model_config", "train_synthesizer", "run_train_stage"]
 
 logger = logging.getLogger(__name__)
 
 
-class TrainParams(FrozenParams):
-    """Section ``train_dp_tabular`` of ``params.yaml``.
+def model_config(params: TrainParams, model: str) -> FrozenParams:
+    """The typed config of ``model`` from its sub-section of ``train_dp_tabular``.
 
-    Attributes:
-        epsilon: privacy budget ε of the training (null: train without DP, a reference only).
-        delta: δ of the (ε, δ) guarantee; must be well below 1/n_train_rows.
-        accountant: Opacus accountant used to calibrate the noise and report ε (``prv`` is tighter).
-        max_grad_norm: per-example gradient clipping norm C.
-        epochs: passes over the training rows (the noise is calibrated for exactly this many).
-        batch_size: expected batch size (Poisson sampling rate = batch_size / n_rows).
-        lr: Adam learning rate.
-        device: ``auto`` (GPU if visible), ``cpu`` or ``cuda``.
-        grad_sample_mode: how Opacus gets per-example gradients: ``ghost`` (ghost clipping,
-            no per-example gradients stored), ``hooks`` or ``functorch``.
-        secure_mode: cryptographically secure noise and sampling (needs ``torchcsprng``;
-            runs are then not reproducible). See ``traumasynth.privacy.dp``.
-        vae: size of the DP-VAE (``traumasynth.models.vae.VAEConfig``).
-        ddpm: size of the DP-DDPM (``traumasynth.models.ddpm``).
-        marginals: bins and noise of the DP marginals floor (``traumasynth.models.marginals.MarginalsConfig``).
+    Raises:
+        ParamsError: unknown model, or an invalid key in its sub-section.
     """
-
-    epsilon: float | None = 3.0
-    delta: float = 1e-5
-    accountant: Literal["prv", "rdp"] = "prv"
-    max_grad_norm: float = Field(default=1.0, gt=0)
-    epochs: int = Field(default=30, ge=1)
-    batch_size: int = Field(default=1024, ge=1)
-    lr: float = Field(default=3e-3, gt=0)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    grad_sample_mode: Literal["ghost", "hooks", "functorch"] = "ghost"
-    secure_mode: bool = False
-    vae: dict[str, Any] = Field(default_factory=dict)
-    ddpm: dict[str, Any] = Field(default_factory=dict)
-    marginals: dict[str, Any] = Field(default_factory=dict)
-
-    def config_for(self, model: str) -> FrozenParams:
-        """The typed config of ``model`` from its sub-section.
-
-        Raises:
-            ParamsError: unknown model, or an invalid key in its sub-section.
-        """
-        cls = get_synthesizer(model)
-        raw = getattr(self, model, None)
-        if raw is None:
-            raise ParamsError(f"train_dp_tabular has no `{model}:` sub-section. Add one (it may be empty: `{{}}`).")
-        try:
-            return cls.config_class.model_validate(raw)
-        except ValidationError as exc:
-            lines = [f"train_dp_tabular.{model}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
-            raise ParamsError("Invalid model parameters:\n  - " + "\n  - ".join(lines)) from exc
+    cls = get_synthesizer(model)
+    raw = getattr(params, model, None)
+    if raw is None:
+        raise ParamsError(f"train_dp_tabular has no `{model}:` sub-section. Add one (it may be empty: `{{}}`).")
+    try:
+        return cls.config_class.model_validate(raw)
+    except ValidationError as exc:
+        lines = [f"train_dp_tabular.{model}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ParamsError("Invalid model parameters:\n  - " + "\n  - ".join(lines)) from exc
 
 
 def train_synthesizer(
@@ -90,7 +55,7 @@ def train_synthesizer(
         PrivacyBudgetError, DataError, SchemaError, TrainingError: see ``Synthesizer.fit``.
     """
     cls = get_synthesizer(model)
-    config = params.config_for(model)
+    config = model_config(params, model)
     device = resolve_device(params.device)
     synth = cls(spec=spec, config=config)
     logger.info("Training %s on %d rows (%s, device %s)", model, len(data), "DP" if params.epsilon else "no DP", device)

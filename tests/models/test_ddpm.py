@@ -18,7 +18,7 @@ from traumasynth.models.ddpm.loss import DiffusionBatchBuilder, DiffusionLoss
 from traumasynth.models.ddpm.schedule import CategoricalLayout, make_schedule
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
-from traumasynth.training import TrainParams
+from traumasynth.training import TrainParams, model_config
 
 TINY = DDPMConfig(timesteps=10, hidden_dims=(32, 32), d_embed=16, noise_multiplicity=2, sample_batch_size=128)
 LAYOUT = CategoricalLayout(sizes=(2, 3, 4))
@@ -120,17 +120,17 @@ def trained(sim_spec, sim_rows):
     params = TrainParams(epsilon=8.0, delta=1e-4, epochs=8, batch_size=100, lr=5e-3, device="cpu")
 
     def fixed_loss(network: torch.nn.Module) -> float:
-        enc = synth.encoder.encode(sim_rows)
+        enc = synth.codec.to_codes(synth.encoder.encode(sim_rows))
         builder = DiffusionBatchBuilder(
             schedule=synth.schedule,
             layout=synth.layout,
-            n_num=synth.encoder.n_num,
+            n_num=0,
             n_classes=synth.encoder.n_classes,
             multiplicity=8,
         )
         batch = (torch.from_numpy(enc.x_num), torch.from_numpy(enc.x_cat), torch.from_numpy(enc.y))
         inputs, target = builder(batch, torch.Generator().manual_seed(11))
-        criterion = DiffusionLoss(schedule=synth.schedule, layout=synth.layout, n_num=synth.encoder.n_num)
+        criterion = DiffusionLoss(schedule=synth.schedule, layout=synth.layout, n_num=0)
         with torch.no_grad():
             return float(criterion(network.eval()(*inputs), target))
 
@@ -184,12 +184,12 @@ def test_classifier_free_guidance_samples(sim_spec, sim_rows):
 
 def test_config_errors_name_the_key():
     with pytest.raises(ParamsError, match="train_dp_tabular.ddpm.noise_multiplicity"):
-        TrainParams(ddpm={"noise_multiplicity": 0}).config_for("ddpm")
+        model_config(TrainParams(ddpm={"noise_multiplicity": 0}), "ddpm")
     with pytest.raises(ParamsError, match="cond_drop_prob > 0"):
-        TrainParams(ddpm={"guidance_scale": 2.0}).config_for("ddpm")
+        model_config(TrainParams(ddpm={"guidance_scale": 2.0}), "ddpm")
     with pytest.raises(ParamsError, match="train_dp_tabular.ddpm.schedule"):
-        TrainParams(ddpm={"schedule": "sigmoid"}).config_for("ddpm")
-    assert TrainParams(ddpm={"timesteps": 50}).config_for("ddpm") == DDPMConfig(timesteps=50)
+        model_config(TrainParams(ddpm={"schedule": "sigmoid"}), "ddpm")
+    assert model_config(TrainParams(ddpm={"timesteps": 50}), "ddpm") == DDPMConfig(timesteps=50)
 
 
 def test_sample_steps_are_capped_at_timesteps(sim_spec):

@@ -9,7 +9,7 @@ import torch
 
 from traumasynth.errors import DataError, ModelMismatchError, NotFittedError, ParamsError, SchemaError
 from traumasynth.models import available_synthesizers, get_synthesizer
-from traumasynth.models.vae import VAEConfig, VAELoss, VAESynthesizer
+from traumasynth.models.vae import VAEConfig, VAELayout, VAELoss, VAESynthesizer
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
 from traumasynth.training import TrainParams
@@ -48,8 +48,8 @@ def test_registry_lists_valid_names():
 
 def test_criterion_gives_one_loss_per_example(sim_spec, sim_rows):
     model = VAESynthesizer(spec=sim_spec, config=SMALL)
-    enc = model.encoder.encode(sim_rows.head(16))
-    batch = (torch.from_numpy(enc.x_num), torch.from_numpy(enc.x_cat), torch.from_numpy(enc.y))
+    codes = model.codec.to_codes(model.encoder.encode(sim_rows.head(16)))
+    batch = (torch.from_numpy(codes.x_num), torch.from_numpy(codes.x_cat), torch.from_numpy(codes.y))
     inputs, target = model._make_batch(batch, torch.Generator().manual_seed(0))
     out = model.network(*inputs)
     crit = VAELoss(model.layout, reduction="none")
@@ -59,18 +59,13 @@ def test_criterion_gives_one_loss_per_example(sim_spec, sim_rows):
     assert crit(out, target).item() == pytest.approx(per_example.mean().item(), rel=1e-6)
 
 
-def test_missing_numeric_values_do_not_count_in_the_reconstruction(sim_spec, sim_rows):
-    model = VAESynthesizer(spec=sim_spec, config=SMALL)
-    rows = sim_rows.head(8).copy()
-    rows["gcs"] = pd.array([pd.NA] * 8, dtype="Int64")
-    enc = model.encoder.encode(rows)
-    batch = (torch.from_numpy(enc.x_num), torch.from_numpy(enc.x_cat), torch.from_numpy(enc.y))
-    inputs, target = model._make_batch(batch, torch.Generator().manual_seed(0))
-    out = model.network(*inputs)
-    crit = VAELoss(model.layout, reduction="none")
-    gcs = model.encoder.num_names.index("gcs")
+def test_missing_numeric_values_do_not_count_in_the_reconstruction():
+    layout = VAELayout(n_num=2, cat_sizes=(2, 2), n_classes=2, latent_dim=1, num_missing_slot=(0, -1))
+    crit = VAELoss(layout, reduction="none")
+    out = torch.randn(3, 2 * 2 + 4 + 2 * 1 + 2)
+    target = torch.tensor([[0.1, 0.2, 1.0, 0.0, 1.0]] * 3)  # first numeric slot missing (indicator 1)
     moved = target.clone()
-    moved[:, gcs] = 0.9  # a value under a "missing" indicator is ignored
+    moved[:, 0] = 0.9  # a value under a "missing" indicator is ignored
     assert torch.allclose(crit(out, target), crit(out, moved))
 
 
@@ -84,7 +79,8 @@ def test_non_dp_training_lowers_the_loss_more(sim_spec, sim_rows):
     model = VAESynthesizer(spec=sim_spec, config=SMALL)
     result = model.fit(sim_rows, params=fast_params(epsilon=None), device=CPU, seed=0)
     assert not result.dp and result.epsilon is None
-    assert result.loss_curve[-1][1] < 0.8 * result.loss_curve[0][1]
+    # the network starts at its (exact, non-DP) marginal prior: training learns the dependence on top
+    assert result.loss_curve[-1][1] < 0.95 * result.loss_curve[0][1]
 
 
 def test_conditional_sampling_gives_exact_counts(fitted, sim_spec):

@@ -8,7 +8,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from traumasynth.errors import ParamsError, PrivacyBudgetError, TrainingError
-from traumasynth.privacy.dp import DPTask, check_privacy_inputs, compute_epsilon, resolve_device, train_dp
+from traumasynth.privacy.dp import DPTask, check_privacy_inputs, resolve_device, train_dp
+from traumasynth.privacy.plan import SGDShape, plan_budget
 from traumasynth.training import TrainParams
 
 
@@ -52,15 +53,6 @@ def params(**kw) -> TrainParams:
     return TrainParams(**{**base, **kw})
 
 
-def test_pinned_epsilon_regression_values():
-    # σ = 1, q = 0.01, 1000 steps, δ = 1e-5: fixed by Opacus' accountants
-    rdp = compute_epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5, accountant="rdp")
-    prv = compute_epsilon(noise_multiplier=1.0, sample_rate=0.01, steps=1000, delta=1e-5, accountant="prv")
-    assert rdp == pytest.approx(2.1013652716430564, abs=1e-9)
-    assert prv == pytest.approx(1.838371637017295, abs=1e-6)
-    assert prv < rdp  # PRV is the tighter accountant
-
-
 @pytest.mark.parametrize("epsilon", [0.0, -1.0, float("nan")])
 def test_epsilon_must_be_positive(epsilon):
     with pytest.raises(PrivacyBudgetError, match="must be a positive number"):
@@ -89,14 +81,19 @@ def test_cuda_without_gpu_is_a_clear_error():
     assert resolve_device("auto") == torch.device("cpu")
 
 
-def test_dp_training_spends_the_target_epsilon_and_learns():
+def test_dp_training_takes_the_planned_steps_at_the_planned_noise_and_learns():
     task, data = regression_task()
-    result = train_dp(task=task, dataset=data, params=params(accountant="prv"), device=torch.device("cpu"), seed=1)
+    shape = SGDShape.for_loader(n_rows=400, batch_size=50, epochs=4)
+    plan = plan_budget(epsilon=5.0, delta=1e-4, histogram_share=0.02, prior_share=None, sgd=shape)
+    result = train_dp(
+        task=task, dataset=data, params=params(accountant="prv"), device=torch.device("cpu"), seed=1,
+        noise_multiplier=plan.sgd_noise,
+    )  # fmt: skip
     assert result.dp and result.grad_sample_mode == "ghost" and result.accountant == "prv"
-    assert 4.5 < result.epsilon <= 5.0 + 1e-6  # calibrated noise meets the target, read back from the accountant
-    assert result.noise_multiplier > 0.3
-    assert result.sample_rate == pytest.approx(50 / 400)
-    assert result.steps == 4 * 8
+    assert result.noise_multiplier == pytest.approx(plan.sgd_noise)
+    assert result.sample_rate == pytest.approx(shape.sample_rate) == pytest.approx(50 / 400)
+    assert result.steps == shape.steps == 4 * 8
+    assert result.epsilon < plan.epsilon <= 5.0  # the DP-SGD part alone spends less than the whole plan
     assert result.loss_curve[-1][1] < result.loss_curve[0][1]
     assert not any(hasattr(p, "grad_sample") for p in task.module.parameters())  # Opacus hooks removed
 
@@ -106,7 +103,12 @@ def test_ghost_hooks_and_functorch_compute_the_same_update():
     for mode in ("ghost", "hooks", "functorch"):
         task, data = regression_task()
         res = train_dp(
-            task=task, dataset=data, params=params(grad_sample_mode=mode, epochs=2), device=torch.device("cpu"), seed=3
+            task=task,
+            dataset=data,
+            params=params(grad_sample_mode=mode, epochs=2),
+            device=torch.device("cpu"),
+            seed=3,
+            noise_multiplier=1.0,
         )
         curves[mode] = [loss for _, loss in res.loss_curve]
     assert curves["ghost"] == pytest.approx(curves["hooks"], rel=1e-4)
@@ -115,7 +117,9 @@ def test_ghost_hooks_and_functorch_compute_the_same_update():
 
 def test_non_dp_reference_uses_the_same_loop():
     task, data = regression_task()
-    result = train_dp(task=task, dataset=data, params=params(epsilon=None), device=torch.device("cpu"), seed=1)
+    result = train_dp(
+        task=task, dataset=data, params=params(epsilon=None), device=torch.device("cpu"), seed=1, noise_multiplier=None
+    )
     assert not result.dp and result.epsilon is None and result.noise_multiplier == 0.0
     assert result.loss_curve[-1][1] < 0.5 * result.loss_curve[0][1]
 
@@ -124,7 +128,9 @@ def test_same_seed_same_model():
     weights = []
     for _ in range(2):
         task, data = regression_task()
-        train_dp(task=task, dataset=data, params=params(epochs=1), device=torch.device("cpu"), seed=9)
+        train_dp(
+            task=task, dataset=data, params=params(epochs=1), device=torch.device("cpu"), seed=9, noise_multiplier=1.0
+        )
         weights.append(torch.cat([p.detach().flatten() for p in task.module.parameters()]))
     assert torch.equal(weights[0], weights[1])
 
@@ -133,14 +139,19 @@ def test_nan_loss_stops_with_training_error():
     task, data = regression_task()
     with pytest.raises(TrainingError, match="loss became (nan|inf).*Lower train_dp_tabular.lr"):
         train_dp(
-            task=task, dataset=data, params=params(epsilon=None, lr=1e30, epochs=20), device=torch.device("cpu"), seed=1
+            task=task,
+            dataset=data,
+            params=params(epsilon=None, lr=1e30, epochs=20),
+            device=torch.device("cpu"),
+            seed=1,
+            noise_multiplier=None,
         )
 
 
 def test_batchnorm_is_refused():
     task, data = regression_task(nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 1)))
     with pytest.raises(TrainingError, match="BatchNorm"):
-        train_dp(task=task, dataset=data, params=params(), device=torch.device("cpu"), seed=1)
+        train_dp(task=task, dataset=data, params=params(), device=torch.device("cpu"), seed=1, noise_multiplier=1.0)
 
 
 def test_secure_mode_needs_torchcsprng():
@@ -153,13 +164,25 @@ def test_secure_mode_needs_torchcsprng():
         pytest.skip("torchcsprng is installed")
     task, data = regression_task()
     with pytest.raises(PrivacyBudgetError, match="torchcsprng"):
-        train_dp(task=task, dataset=data, params=params(secure_mode=True), device=torch.device("cpu"), seed=1)
+        train_dp(
+            task=task,
+            dataset=data,
+            params=params(secure_mode=True),
+            device=torch.device("cpu"),
+            seed=1,
+            noise_multiplier=1.0,
+        )
 
 
 def test_empty_poisson_batches_are_accounted():
     task, data = regression_task()
     small = TensorDataset(*(t[:30] for t in data.tensors))
     result = train_dp(
-        task=task, dataset=small, params=params(batch_size=1, epochs=2, delta=1e-3), device=torch.device("cpu"), seed=2
+        task=task,
+        dataset=small,
+        params=params(batch_size=1, epochs=2, delta=1e-3),
+        device=torch.device("cpu"),
+        seed=2,
+        noise_multiplier=1.0,
     )
     assert result.steps == 60  # every step counts, empty or not

@@ -94,10 +94,9 @@ def test_match_writes_valid_tables_and_metrics(trained: Path, sim_spec: DatasetS
     )
     assert set(augment["mechanism"]) <= {c for c, n in metrics["rows_per_class"].items() if n < 150}
     assert metrics["strategy"] == "match" and metrics["rows_per_second"] > 0
-    assert metrics["epsilon_train"] == 4.0 and metrics["epsilon_histogram"] == 0.5
-    # one Gaussian release composed with the Gaussian histogram in the PRV accountant
-    assert metrics["composition"].startswith("prv")
-    assert 4.0 <= metrics["epsilon_total"] < metrics["epsilon_total_basic"] == pytest.approx(4.5)
+    # the marginals release and the class histogram share the training ε: exact Gaussian composition
+    assert metrics["composition"].startswith("exact")
+    assert metrics["epsilon_target"] == 4.0 and 3.999 <= metrics["epsilon_total"] <= 4.0
     assert metrics["delta_total"] == 1e-5
 
 
@@ -131,8 +130,8 @@ def test_non_dp_training_has_no_total_epsilon(trained: Path) -> None:
     result = _invoke(trained, _params(trained), "plain", model_dir="models/plain", metrics_name="train_plain.json")
     assert result.exit_code == 0, result.output
     metrics = json.loads((trained / "plain" / "sample_marginals.json").read_text())
-    assert metrics["epsilon_train"] is None and metrics["epsilon_total"] is None and metrics["delta_total"] is None
-    assert "not differentially private" in metrics["composition"]
+    assert metrics["epsilon_target"] is None and metrics["epsilon_total"] is None and metrics["delta_total"] is None
+    assert "without differential privacy" in metrics["composition"]
 
 
 @pytest.mark.parametrize(

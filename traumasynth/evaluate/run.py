@@ -168,7 +168,7 @@ def _privacy_budget(inputs: ModelInputs) -> dict[str, float | None]:
 def _fidelity(
     train: pd.DataFrame, synthetic: pd.DataFrame, *, spec: DatasetSpec, encoder: TableEncoder, params: EvaluateParams,
     seed: int,
-) -> tuple[dict[str, float], pd.DataFrame]:  # fmt: skip
+) -> tuple[dict[str, Any], pd.DataFrame]:  # fmt: skip
     """Headline fidelity figures and the per-column table behind them."""
     wass = fidelity.wasserstein_table(train, synthetic, spec=spec)
     tvd = fidelity.tvd_table(train, synthetic, spec=spec)
@@ -183,7 +183,11 @@ def _fidelity(
         "association_diff": _r(fidelity.association_difference(train, synthetic, spec=spec, method=params.correlation)),
         "missingness_diff_mean": _mean(miss["missing_diff"]),
         "discriminator_auc": _r(disc),
-    }
+        "discriminator_features": fidelity.discriminator_features(
+            train, synthetic, encoder=encoder, max_rows=params.discriminator_rows, max_iter=params.hgb_max_iter,
+            seed=seed,
+        ),
+    }  # fmt: skip
     wass = wass.rename(columns={"wasserstein_scaled": "distance", "wasserstein_raw": "raw"}).assign(
         metric="wasserstein"
     )

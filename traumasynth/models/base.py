@@ -27,7 +27,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -38,12 +38,10 @@ from traumasynth.encoding import EncodedTable, TableEncoder
 from traumasynth.errors import DataError, ModelMismatchError, NotFittedError, SchemaError
 from traumasynth.io import read_json_object
 from traumasynth.params import FrozenParams
+from traumasynth.privacy.dp import TrainResult
+from traumasynth.privacy.settings import TrainParams
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
-
-if TYPE_CHECKING:
-    from traumasynth.privacy.dp import TrainResult
-    from traumasynth.training import TrainParams
 
 logger = logging.getLogger(__name__)
 

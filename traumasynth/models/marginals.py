@@ -11,11 +11,11 @@ it is an untransformed integer (or datetime part) with at most ``max_points`` va
 A missing numeric value is counted in its ``__missing__`` indicator slot only.
 
 Privacy: one row adds 1 to at most one cell of each slot's histogram of its class, so
-the concatenation of all histograms has L1 sensitivity ``S`` and L2 sensitivity
-``sqrt(S)`` (``S`` = number of slots). All of it is released in one call of
-``traumasynth.privacy.histogram.noisy_counts`` at the training ``(epsilon, delta)``;
-the Gaussian release is recorded as one unsubsampled Gaussian step (noise multiplier
-``sigma / sqrt(S)``, sampling rate 1) so the sampling stage can compose it exactly.
+the concatenation of all histograms has L2 sensitivity ``sqrt(S)`` (``S`` = number of
+slots). All of it is released in one Gaussian mechanism whose noise the budget plan
+(``traumasynth.privacy.plan``) sets: the release and the sampling stage's class histogram
+together spend exactly the training ``(epsilon, delta)``. The VAE and the DDPM use the same
+release, at a share of their budget, as the prior they pre-train on.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -34,11 +33,9 @@ from traumasynth.encoding import EncodedTable
 from traumasynth.models.base import Synthesizer
 from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import TrainResult, check_privacy_inputs
-from traumasynth.privacy.histogram import noisy_counts
+from traumasynth.privacy.plan import plan_budget
+from traumasynth.privacy.settings import TrainParams
 from traumasynth.spec import DATETIME_PART_BOUNDS, DatasetSpec
-
-if TYPE_CHECKING:
-    from traumasynth.training import TrainParams
 
 logger = logging.getLogger(__name__)
 
@@ -49,16 +46,15 @@ class MarginalsConfig(FrozenParams):
     Attributes:
         n_bins: equal-width bins of a continuous (or wide integer) slot on ``[-1, 1]``.
         max_points: an integer slot with at most this many values gets one bin per value.
-        mechanism: noise of the release: ``gaussian`` (L2 sensitivity ``sqrt(S)``, tighter
-            for many slots, composes in RDP/PRV) or ``geometric`` (pure ε, L1 sensitivity ``S``).
+        shrinkage: pull each class's noisy marginal toward the pooled one (``shrink_to_pooled``).
     """
 
     n_bins: int = Field(default=32, ge=2, le=512)
     max_points: int = Field(default=32, ge=2, le=512)
-    mechanism: Literal["gaussian", "geometric"] = "gaussian"
+    shrinkage: bool = True
 
 
-class _Grid:
+class Grid:
     """The public binning of one numeric slot: ``size`` cells, point values or equal-width bins."""
 
     def __init__(self, size: int, points: bool) -> None:
@@ -80,7 +76,7 @@ class _Grid:
         return -1.0 + 2.0 * (cell.double() + u) / self.size
 
 
-def _numeric_grids(spec: DatasetSpec, num_names: list[str], config: MarginalsConfig) -> list[_Grid]:
+def numeric_grids(spec: DatasetSpec, num_names: list[str], config: MarginalsConfig) -> list[Grid]:
     grids = []
     for slot in num_names:
         col_name, _, part = slot.partition(".")
@@ -97,10 +93,59 @@ def _numeric_grids(spec: DatasetSpec, num_names: list[str], config: MarginalsCon
             lo_f, hi_f = col.numeric_bounds
             n_values = int(math.floor(hi_f) - math.ceil(lo_f)) + 1
         if n_values is not None and n_values <= config.max_points:
-            grids.append(_Grid(max(n_values, 2), points=True))
+            grids.append(Grid(max(n_values, 2), points=True))
         else:
-            grids.append(_Grid(config.n_bins, points=False))
+            grids.append(Grid(config.n_bins, points=False))
     return grids
+
+
+def project_nonnegative(v: np.ndarray) -> np.ndarray:
+    """Euclidean projection of each row of ``v`` onto the non-negative vectors with the row's own total.
+
+    The total of a noisy row is an unbiased estimate of the true total; a row whose total is
+    not positive becomes all zero. Duchi et al. (2008), projection onto the simplex, by sorting.
+    """
+    v = np.atleast_2d(np.asarray(v, dtype=np.float64))
+    total = np.maximum(v.sum(axis=1), 0.0)  # [R]
+    u = -np.sort(-v, axis=1)  # descending
+    css = np.cumsum(u, axis=1) - total[:, None]
+    ks = np.arange(1, v.shape[1] + 1)
+    cond = u - css / ks > 0
+    rho = v.shape[1] - 1 - np.argmax(cond[:, ::-1], axis=1)  # last index where cond holds
+    theta = css[np.arange(v.shape[0]), rho] / (rho + 1)
+    out = np.maximum(v - theta[:, None], 0.0)
+    out[total <= 0] = 0.0
+    return out
+
+
+def shrink_to_pooled(counts: np.ndarray, *, noise: float) -> np.ndarray:
+    """Pull each class's row of ``counts`` ``[K, cells]`` toward the pooled distribution of all classes.
+
+    ``p(x | k) = (c_kx + tau * p(x)) / (n_k + tau)`` with ``tau = noise * sqrt(cells)``, the size of
+    the noise vector on one row: a class with many rows keeps its own shape, a class with few
+    (whose noisy shape is mostly noise) borrows the pooled one, whose noise is averaged over
+    ``K`` rows. Rows keep their totals. Post-processing of released counts (Dirichlet-smoothing
+    toward a pooled mean, as in empirical-Bayes estimators of many small histograms).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    pooled = counts.sum(axis=0)
+    if pooled.sum() <= 0 or noise <= 0:
+        return counts
+    p = pooled / pooled.sum()
+    tau = noise * math.sqrt(counts.shape[1])
+    n = counts.sum(axis=1, keepdims=True)  # [K, 1]
+    shrunk = (counts + tau * p[None, :]) / (n + tau)
+    return shrunk * n
+
+
+def _class_blocks(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Split the concatenated release back into its per-slot ``[K, cells]`` blocks (flattened again)."""
+    out, offset = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        out.append(flat[offset : offset + size].reshape(shape))
+        offset += size
+    return out
 
 
 class _MarginalTables(nn.Module):
@@ -123,8 +168,8 @@ class MarginalsSynthesizer(Synthesizer):
     config_class = MarginalsConfig
 
     @property
-    def _grids(self) -> list[_Grid]:
-        return _numeric_grids(self.spec, self.encoder.num_names, self.config)  # type: ignore[arg-type]
+    def _grids(self) -> list[Grid]:
+        return numeric_grids(self.spec, self.encoder.num_names, self.config)  # type: ignore[arg-type]
 
     def _build_network(self) -> nn.Module:
         grids = self._grids
@@ -153,62 +198,79 @@ class MarginalsSynthesizer(Synthesizer):
             slots.append(np.bincount(enc.y * size + enc.x_cat[:, j], minlength=k * size).reshape(k, -1))
         return slots
 
+    def release(self, enc: EncodedTable, *, noise_multiplier: float | None, rng: np.random.Generator) -> None:
+        """Release the class-conditional counts of ``enc`` with Gaussian noise and store them.
+
+        Args:
+            enc: the encoded private rows.
+            noise_multiplier: Gaussian σ divided by the release's L2 sensitivity ``sqrt(S)``
+                (from the budget plan); ``None`` stores the exact counts (no DP, a reference only).
+            rng: the generator of the noise.
+
+        Each (class, slot) row of noisy counts is then projected onto the non-negative vectors
+        with the same total (post-processing, no privacy cost): clipping at 0 alone would add
+        about 0.4σ to every empty cell, a uniform bias that swamps a rare class. With
+        ``shrinkage`` each row is then pulled toward the slot's pooled distribution over all
+        classes (see :func:`shrink_to_pooled`).
+        """
+        true = self._true_counts(enc)
+        flat = np.concatenate([t.ravel() for t in true]).astype(np.float64)
+        if noise_multiplier is None:
+            released = flat
+        else:
+            sigma = noise_multiplier * math.sqrt(len(true))
+            noisy = flat + rng.normal(0.0, sigma, size=flat.shape)
+            blocks = [project_nonnegative(block) for block in _class_blocks(noisy, [t.shape for t in true])]
+            if self.config.shrinkage:
+                blocks = [shrink_to_pooled(block, noise=sigma) for block in blocks]
+            released = np.concatenate([block.ravel() for block in blocks])
+        self._store(released, [t.shape[1] for t in true])
+        self._fitted = True
+
     def _fit(self, enc: EncodedTable, *, params: TrainParams, device: torch.device, seed: int) -> TrainResult:
         start = time.perf_counter()
         n_rows = len(enc)
-        cfg: MarginalsConfig = self.config  # type: ignore[assignment]
         check_privacy_inputs(epsilon=params.epsilon, delta=params.delta, n_rows=n_rows, batch_size=1)
-        true = self._true_counts(enc)
-        n_slots = len(true)
-        flat = np.concatenate([t.ravel() for t in true])
-        dp = params.epsilon is not None
-        noise_multiplier = 0.0
-        delta: float | None = None
-        if dp:
-            delta = params.delta if cfg.mechanism == "gaussian" else 0.0
-            release = noisy_counts(
-                true_counts=flat,
-                epsilon=float(params.epsilon),  # type: ignore[arg-type]
-                mechanism=cfg.mechanism,
-                delta=delta,
-                sensitivity=n_slots,
-                rng=np.random.default_rng(seed),
+        plan = None
+        if params.epsilon is not None:
+            plan = plan_budget(
+                epsilon=params.epsilon,
+                delta=params.delta,
+                histogram_share=params.histogram_share,
+                prior_share=1.0 - params.histogram_share,
+                sgd=None,
             )
-            released = release.counts
-            if cfg.mechanism == "gaussian":
-                noise_multiplier = release.noise_scale / math.sqrt(n_slots)
             logger.info(
-                "Marginals: %d slots x %d classes released with %s noise (scale %.2f), ε=%g δ=%g",
-                n_slots,
+                "Marginals: %d slots x %d classes, Gaussian noise multiplier %.3f (ε total %.4f of %g)",
+                self.encoder.n_num + self.encoder.n_cat,
                 self.encoder.n_classes,
-                cfg.mechanism,
-                release.noise_scale,
-                release.epsilon,
-                release.delta,
+                plan.prior_noise,
+                plan.epsilon,
+                params.epsilon,
             )
         else:
-            released = flat
             logger.info("Marginals without differential privacy (train_dp_tabular.epsilon is null): a reference only.")
-        self._store(released, [t.shape[1] for t in true])
+        self.release(enc, noise_multiplier=None if plan is None else plan.prior_noise, rng=np.random.default_rng(seed))
         seconds = time.perf_counter() - start
         return TrainResult(
-            dp=dp,
-            epsilon=float(params.epsilon) if dp else None,  # the analytic calibration is exact
-            delta=delta,
-            noise_multiplier=noise_multiplier,
-            sample_rate=1.0,
-            steps=1,
-            epochs=1,
-            batch_size=n_rows,
+            dp=plan is not None,
+            epsilon=None if plan is None else plan.epsilon,
+            delta=None if plan is None else plan.delta,
+            noise_multiplier=0.0 if plan is None else float(plan.prior_noise or 0.0),
+            sample_rate=None,
+            steps=None,
+            epochs=None,
+            batch_size=None,
             max_grad_norm=None,
-            accountant=(f"{cfg.mechanism}_histogram" if dp else None),
+            accountant=None if plan is None else "gaussian_release",
             grad_sample_mode=None,
-            final_loss=0.0,  # closed-form fit: no loss (a data-dependent fit score would leak)
+            final_loss=None,  # closed-form fit: no loss (a data-dependent fit score would leak)
             train_seconds=seconds,
             rows_per_second=n_rows / seconds if seconds > 0 else 0.0,
             n_rows=n_rows,
             device="cpu",
             loss_curve=[],
+            budget=None if plan is None else plan.to_metrics(),
         )
 
     def _store(self, released: np.ndarray, sizes: list[int]) -> None:
@@ -256,6 +318,14 @@ class MarginalsSynthesizer(Synthesizer):
             x_cat=x_cat.numpy(),
             y=y.numpy().astype(np.int64),
         )
+
+    def draw_encoded(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
+        """Encoded rows of classes ``y`` drawn from the released marginals (post-processing only)."""
+        return self._sample_encoded(y, generator=generator)
+
+    def class_probabilities(self) -> np.ndarray:
+        """The class mix of the released counts (post-processing only)."""
+        return self._class_probabilities()
 
     def _class_probabilities(self) -> np.ndarray:
         """Class mix from the released counts (post-processing): mean class total over slots.

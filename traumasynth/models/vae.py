@@ -14,22 +14,18 @@ as ghost clipping needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
-from torch.utils.data import TensorDataset
 
-from traumasynth.encoding import EncodedTable, TableEncoder
-from traumasynth.models.base import Synthesizer
+from traumasynth.encoding import EncodedTable
+from traumasynth.models.sgd import DPSGDSynthesizer, SGDModelConfig
 from traumasynth.params import FrozenParams
-from traumasynth.privacy.dp import DPTask, TrainResult, train_dp
-
-if TYPE_CHECKING:
-    from traumasynth.training import TrainParams
+from traumasynth.privacy.dp import DPTask
 
 _LOG_SIGMA_MIN, _LOG_SIGMA_MAX = -5.0, 1.0
 _SAMPLE_CHUNK = 8192
@@ -39,8 +35,8 @@ _SAMPLE_CHUNK = 8192
 _PRIOR_SCALE = 8.0
 
 
-class VAEConfig(FrozenParams):
-    """Sub-section ``train_dp_tabular.vae``.
+class VAEConfig(SGDModelConfig):
+    """Sub-section ``train_dp_tabular.vae`` (with the prior and schedule fields of ``SGDModelConfig``).
 
     Attributes:
         hidden: widths of the hidden layers of encoder and decoder.
@@ -96,7 +92,11 @@ class VAENetwork(nn.Module):
         self.to_latent = nn.Linear(hidden[-1], 2 * z)
         self.decoder = _mlp([z + k, *hidden])
         self.to_data = nn.Linear(hidden[-1], 2 * layout.n_num + layout.n_onehot)
+        nn.init.zeros_(self.to_data.weight)  # the decoder starts at its prior (traumasynth.models.sgd)
+        nn.init.zeros_(self.to_data.bias)
         self.class_prior = nn.Linear(1, k)  # fed with ones: learned class logits
+        # DP class-conditional log-marginals added to the categorical logits ([K + 1, n_onehot]).
+        self.register_buffer("log_prior", torch.zeros(k + 1, layout.n_onehot))
 
     def decode(self, z: torch.Tensor, y_onehot: torch.Tensor) -> torch.Tensor:
         """``[B, 2*n_num + n_onehot]``: numeric means, numeric log σ, categorical logits."""
@@ -105,7 +105,8 @@ class VAENetwork(nn.Module):
         n = self.layout.n_num
         mean = torch.tanh(out[:, :n])  # data slots live in [-1, 1]
         log_sigma = _LOG_SIGMA_MIN + (_LOG_SIGMA_MAX - _LOG_SIGMA_MIN) * torch.sigmoid(out[:, n : 2 * n])
-        return torch.cat([mean, log_sigma, out[:, 2 * n :]], dim=1)
+        logits = out[:, 2 * n :] + y_onehot @ self.log_prior[: self.layout.n_classes]
+        return torch.cat([mean, log_sigma, logits], dim=1)
 
     def class_logits(self, batch: int, device: torch.device) -> torch.Tensor:
         return _PRIOR_SCALE * self.class_prior(torch.ones(batch, 1, device=device))  # [B, K]
@@ -169,7 +170,7 @@ class VAELoss(nn.Module):
         return loss.mean()
 
 
-class VAESynthesizer(Synthesizer):
+class VAESynthesizer(DPSGDSynthesizer):
     """Conditional TVAE-style synthesizer trained with DP-SGD (``name = "vae"``)."""
 
     name: ClassVar[str] = "vae"
@@ -179,13 +180,13 @@ class VAESynthesizer(Synthesizer):
 
     @property
     def layout(self) -> VAELayout:
-        enc: TableEncoder = self.encoder
+        """Slot sizes of the grid view (``traumasynth.models.codec``): every slot categorical."""
         return VAELayout(
-            n_num=enc.n_num,
-            cat_sizes=tuple(enc.cat_sizes),
-            n_classes=enc.n_classes,
+            n_num=0,
+            cat_sizes=self.codec.sizes,
+            n_classes=self.encoder.n_classes,
             latent_dim=self.config.latent_dim,
-            num_missing_slot=tuple(enc.num_missing_slot),
+            num_missing_slot=(),
         )
 
     def _build_network(self) -> VAENetwork:
@@ -208,14 +209,12 @@ class VAESynthesizer(Synthesizer):
         target = torch.cat([x_num, x_cat.to(x.dtype), y[:, None].to(x.dtype)], dim=1)
         return (x, y_onehot, eps), target
 
-    def _fit(self, enc: EncodedTable, *, params: TrainParams, device: torch.device, seed: int) -> TrainResult:
-        dataset = TensorDataset(torch.from_numpy(enc.x_num), torch.from_numpy(enc.x_cat), torch.from_numpy(enc.y))
-        task = DPTask(
+    def _task(self) -> DPTask:
+        return DPTask(
             module=self.network,
             criterion=VAELoss(self.layout, loss_factor=self.config.loss_factor),
             make_batch=self._make_batch,
         )
-        return train_dp(task=task, dataset=dataset, params=params, device=device, seed=seed, desc="DP-VAE")
 
     def _class_probabilities(self) -> np.ndarray:
         with torch.no_grad():
@@ -223,7 +222,7 @@ class VAESynthesizer(Synthesizer):
         probs = torch.softmax(logits.double(), dim=0).numpy()
         return probs / probs.sum()
 
-    def _sample_encoded(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
+    def _sample_codes(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
         lay = self.layout
         nums, cats = [], []
         for chunk in torch.split(y, _SAMPLE_CHUNK) if len(y) else [y]:

@@ -33,11 +33,10 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 import torch
 from opacus import PrivacyEngine
-from opacus.accountants import create_accountant
 from opacus.validators import ModuleValidator
 from opacus.validators.errors import UnsupportedModuleError
 from torch import nn
@@ -45,16 +44,11 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from traumasynth.errors import ParamsError, PrivacyBudgetError, TrainingError
+from traumasynth.privacy.settings import TrainParams
 from traumasynth.seed import seed_everything
-
-if TYPE_CHECKING:
-    from traumasynth.training import TrainParams
 
 logger = logging.getLogger(__name__)
 
-AccountantName = Literal["prv", "rdp"]
-GradSampleMode = Literal["ghost", "hooks", "functorch"]
-DeviceName = Literal["auto", "cpu", "cuda"]
 
 #: Builds (inputs of the network, target of the criterion) from a batch of encoded rows.
 BatchBuilder = Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[tuple[torch.Tensor, ...], torch.Tensor]]
@@ -89,20 +83,21 @@ class TrainResult:
     epsilon: float | None
     delta: float | None
     noise_multiplier: float
-    sample_rate: float
-    steps: int
-    epochs: int
-    batch_size: int
+    sample_rate: float | None
+    steps: int | None
+    epochs: int | None
+    batch_size: int | None
     max_grad_norm: float | None
     accountant: str | None
     grad_sample_mode: str | None
-    final_loss: float
+    final_loss: float | None
     train_seconds: float
     rows_per_second: float
     n_rows: int
     device: str
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
     cpu_seconds: float = 0.0  # process CPU time of the loop: a speed figure robust to other load
+    budget: dict[str, Any] | None = None  # the budget plan (traumasynth.privacy.plan.BudgetPlan.to_metrics)
 
     def to_metrics(self) -> dict[str, Any]:
         """The JSON form written to ``metrics/train_<model>.json`` (the curve goes to its own CSV)."""
@@ -124,7 +119,26 @@ class TrainResult:
             "cpu_seconds": round(self.cpu_seconds, 3),
             "n_rows": self.n_rows,
             "device": self.device,
+            "budget": self.budget,
         }
+
+
+#: ``batch_size: null`` takes this share of the training rows (each epoch then has ~16 DP-SGD steps) ...
+AUTO_BATCH_SHARE = 16
+#: ... capped here: larger batches only slow each step on a CPU.
+AUTO_BATCH_MAX = 1024
+
+
+def auto_batch_size(n_rows: int) -> int:
+    """The expected batch of ``batch_size: null``: ``n_rows // 16`` within ``[1, 1024]``."""
+    return max(1, min(AUTO_BATCH_MAX, n_rows // AUTO_BATCH_SHARE))
+
+
+def resolve_batch_size(params: TrainParams, *, n_rows: int) -> TrainParams:
+    """``params`` with ``batch_size: null`` replaced by :func:`auto_batch_size` of ``n_rows``."""
+    if params.batch_size is not None:
+        return params
+    return params.model_copy(update={"batch_size": auto_batch_size(n_rows)})
 
 
 def resolve_device(device: str) -> torch.device:
@@ -179,15 +193,6 @@ def _suggest_delta(n_rows: int) -> float:
     return 10.0 ** math.floor(math.log10(1 / n_rows) - 1)
 
 
-def compute_epsilon(
-    *, noise_multiplier: float, sample_rate: float, steps: int, delta: float, accountant: AccountantName
-) -> float:
-    """ε spent by ``steps`` Poisson-subsampled Gaussian steps, from a fresh Opacus accountant."""
-    acc = create_accountant(mechanism=accountant)
-    acc.history = [(noise_multiplier, sample_rate, steps)]
-    return float(acc.get_epsilon(delta=delta))
-
-
 def _make_engine(params: TrainParams) -> PrivacyEngine:
     try:
         return PrivacyEngine(accountant=params.accountant, secure_mode=params.secure_mode)
@@ -220,14 +225,19 @@ def train_dp(
     params: TrainParams,
     device: torch.device,
     seed: int,
+    noise_multiplier: float | None,
     desc: str = "training",
 ) -> TrainResult:
-    """Train ``task.module`` in place with DP-SGD (or without DP when ``params.epsilon`` is None).
+    """Train ``task.module`` in place with DP-SGD at ``noise_multiplier`` (without DP when it is None).
+
+    The noise multiplier comes from the budget plan (``traumasynth.privacy.plan``), calibrated on
+    exactly the sampling rate and steps this loop takes, so the composed ε is known before training.
 
     Args:
         task: network, per-example criterion and batch builder of the model.
         dataset: the encoded training rows as tensors (CPU).
-        params: section ``train_dp_tabular`` (ε, δ, accountant, clipping, epochs...).
+        params: section ``train_dp_tabular`` (δ, accountant, clipping, epochs, batch, lr...).
+        noise_multiplier: DP-SGD noise (σ / clipping norm); ``None`` trains without DP.
         device: where to train (see :func:`resolve_device`).
         seed: seeds batch sampling, model noise and (without ``secure_mode``) DP noise.
         desc: label of the progress bar.
@@ -241,9 +251,10 @@ def train_dp(
         TrainingError: the loss became NaN/inf, or the network has layers Opacus cannot handle.
     """
     n_rows = len(dataset)
+    params = resolve_batch_size(params, n_rows=n_rows)
     check_privacy_inputs(epsilon=params.epsilon, delta=params.delta, n_rows=n_rows, batch_size=params.batch_size)
     seed_everything(seed)  # Opacus draws Poisson batches from the global generator when not in secure mode
-    dp = params.epsilon is not None
+    dp = noise_multiplier is not None
     module = task.module.to(device)
     module.train()
     criterion = task.criterion.to(device)
@@ -259,14 +270,12 @@ def train_dp(
     if dp:
         engine = _make_engine(params)
         noise_gen = None if params.secure_mode else torch.Generator(device=device).manual_seed(seed + 2)
-        prepared = engine.make_private_with_epsilon(
+        prepared = engine.make_private(
             module=module,
             optimizer=optimizer,
             data_loader=loader,
             criterion=criterion,
-            target_epsilon=params.epsilon,
-            target_delta=params.delta,
-            epochs=params.epochs,
+            noise_multiplier=noise_multiplier,
             max_grad_norm=params.max_grad_norm,
             poisson_sampling=True,
             grad_sample_mode=params.grad_sample_mode,
@@ -277,9 +286,7 @@ def train_dp(
         else:
             train_module, optimizer, loader = prepared
         logger.info(
-            "DP-SGD: target ε=%g δ=%g, noise multiplier %.4f, sample rate %.5f, %s accountant, %s clipping",
-            params.epsilon,
-            params.delta,
+            "DP-SGD: noise multiplier %.4f, sample rate %.5f, %s accountant, %s clipping",
             optimizer.noise_multiplier,
             1 / len(loader),
             params.accountant,
@@ -332,7 +339,7 @@ def train_dp(
     epsilon = float(engine.get_epsilon(params.delta)) if engine is not None else None
     sample_rate = 1 / len(loader)
     if epsilon is not None:
-        logger.info("ε spent: %.4f (target %g) at δ=%g after %d steps", epsilon, params.epsilon, params.delta, steps)
+        logger.info("ε of the DP-SGD steps alone: %.4f at δ=%g after %d steps", epsilon, params.delta, steps)
     return TrainResult(
         dp=dp,
         epsilon=epsilon,

@@ -6,11 +6,11 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, model_validator
 
-from traumasynth.params import FrozenParams
+from traumasynth.models.sgd import SGDModelConfig
 
 
-class DDPMConfig(FrozenParams):
-    """Architecture and diffusion settings of the DDPM synthesizer.
+class DDPMConfig(SGDModelConfig):
+    """Architecture and diffusion settings of the DDPM synthesizer (plus the prior and schedule of ``SGDModelConfig``).
 
     Attributes:
         timesteps: diffusion steps T of training (TabDDPM's 1000 are not needed for

@@ -72,6 +72,10 @@ class MLPDenoiser(nn.Module):
             width = hidden
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(width, d_in)
+        nn.init.zeros_(self.head.weight)  # starts at its prior (traumasynth.models.sgd): the offset below
+        nn.init.zeros_(self.head.bias)
+        # DP class-conditional log-marginals added to the x_0 logits; row n_classes (no class) pooled.
+        self.register_buffer("log_prior", torch.zeros(n_classes + 1, d_in))
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Run the network.
@@ -90,4 +94,4 @@ class MLPDenoiser(nn.Module):
         emb = self.time_mlp(timestep_embedding(t, self.d_embed)) + cond  # [B, K, E]
         h = self.proj(x_t) + emb  # [B, K, E]
         h = self.body(h)  # [B, K, H_last]
-        return self.head(h)  # [B, K, d_in]
+        return self.head(h) + self.log_prior[y].unsqueeze(1)  # [B, K, d_in]: logits offset by the DP prior

@@ -11,16 +11,13 @@ classes, in batches, with an optional classifier-free guidance.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
 from traumasynth.encoding import EncodedTable
-from traumasynth.models.base import Synthesizer
 from traumasynth.models.ddpm.config import DDPMConfig
 from traumasynth.models.ddpm.denoiser import MLPDenoiser
 from traumasynth.models.ddpm.loss import DiffusionBatchBuilder, DiffusionLoss
@@ -35,17 +32,14 @@ from traumasynth.models.ddpm.schedule import (
     respaced_schedule,
     sample_log_categorical,
 )
-from traumasynth.privacy.dp import DPTask, train_dp
+from traumasynth.models.sgd import DPSGDSynthesizer
+from traumasynth.privacy.dp import DPTask
 from traumasynth.spec import DatasetSpec
-
-if TYPE_CHECKING:
-    from traumasynth.privacy.dp import TrainResult
-    from traumasynth.training import TrainParams
 
 logger = logging.getLogger(__name__)
 
 
-class DDPMSynthesizer(Synthesizer):
+class DDPMSynthesizer(DPSGDSynthesizer):
     """Mixed-type denoising diffusion over the encoded table, conditioned on the target class.
 
     Args:
@@ -61,7 +55,7 @@ class DDPMSynthesizer(Synthesizer):
         super().__init__(spec=spec, config=config)
         # Both depend only on the config and the spec (public knowledge), never on data.
         self.schedule: DiffusionSchedule = make_schedule(kind=self.config.schedule, timesteps=self.config.timesteps)
-        self.layout = CategoricalLayout(sizes=tuple(self.encoder.cat_sizes))
+        self.layout = CategoricalLayout(sizes=self.codec.sizes)  # the grid view: every slot categorical
         steps = min(self.config.sample_steps or self.config.timesteps, self.config.timesteps)
         # The reverse process may skip timesteps; ``sample_t[i]`` is the training timestep of step i.
         self.sample_schedule, self.sample_t = respaced_schedule(
@@ -70,7 +64,7 @@ class DDPMSynthesizer(Synthesizer):
 
     # -- hooks ---------------------------------------------------------------
     def _build_network(self) -> nn.Module:
-        d_in = self.encoder.n_num + sum(self.encoder.cat_sizes)
+        d_in = self.codec.width
         return MLPDenoiser(
             d_in=d_in,
             n_classes=self.encoder.n_classes,
@@ -79,24 +73,22 @@ class DDPMSynthesizer(Synthesizer):
             dropout=self.config.dropout,
         )
 
-    def _fit(self, enc: EncodedTable, *, params: TrainParams, device: torch.device, seed: int) -> TrainResult:
+    def _task(self) -> DPTask:
         layout = self.layout
-        dataset = TensorDataset(torch.from_numpy(enc.x_num), torch.from_numpy(enc.x_cat), torch.from_numpy(enc.y))
-        task = DPTask(
+        return DPTask(
             module=self.network,
-            criterion=DiffusionLoss(schedule=self.schedule, layout=layout, n_num=self.encoder.n_num),
+            criterion=DiffusionLoss(schedule=self.schedule, layout=layout, n_num=0),
             make_batch=DiffusionBatchBuilder(
                 schedule=self.schedule,
                 layout=layout,
-                n_num=self.encoder.n_num,
+                n_num=0,
                 n_classes=self.encoder.n_classes,
                 multiplicity=self.config.noise_multiplicity,
                 cond_drop_prob=self.config.cond_drop_prob,
             ),
         )
-        return train_dp(task=task, dataset=dataset, params=params, device=device, seed=seed, desc="ddpm")
 
-    def _sample_encoded(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
+    def _sample_codes(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
         n = int(y.shape[0])
         size = self.config.sample_batch_size
         n_chunks = -(-n // size)
@@ -110,8 +102,8 @@ class DDPMSynthesizer(Synthesizer):
                 cats.append(x_cat)
         finally:
             bar.close()
-        x_num = torch.cat(nums) if nums else torch.zeros((0, self.encoder.n_num))
-        x_cat = torch.cat(cats) if cats else torch.zeros((0, self.encoder.n_cat), dtype=torch.long)
+        x_num = torch.cat(nums) if nums else torch.zeros((0, 0))
+        x_cat = torch.cat(cats) if cats else torch.zeros((0, len(self.layout.sizes)), dtype=torch.long)
         return EncodedTable(
             x_num=x_num.numpy().astype(np.float32),
             x_cat=x_cat.numpy().astype(np.int64),
@@ -121,7 +113,7 @@ class DDPMSynthesizer(Synthesizer):
     # -- reverse process -----------------------------------------------------
     def _predict(self, x_in: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Guided noise prediction ``[b, 1, n_num]`` and log ``x_0`` probabilities ``[b, 1, W]``."""
-        n_num = self.encoder.n_num
+        n_num = 0
         out = self.network(x_in, t, y)  # [b, 1, n_num + W]
         eps, log_x0 = out[..., :n_num], log_softmax_slots(logits=out[..., n_num:], layout=self.layout)
         w = self.config.guidance_scale
@@ -134,7 +126,7 @@ class DDPMSynthesizer(Synthesizer):
 
     def _reverse(self, y: torch.Tensor, *, generator: torch.Generator, bar: tqdm) -> tuple[torch.Tensor, torch.Tensor]:
         """Denoise one batch from pure noise: ``y [b]`` -> ``x_num [b, n_num]``, ``x_cat [b, n_cat]``."""
-        b, n_num, width = int(y.shape[0]), self.encoder.n_num, self.layout.width
+        b, n_num, width = int(y.shape[0]), 0, self.layout.width
         x_num = torch.randn((b, 1, n_num), generator=generator)  # [b, 1, n_num]
         uniform_logits = torch.zeros((b, 1, width))
         log_x = sample_log_categorical(

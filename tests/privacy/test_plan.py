@@ -1,0 +1,88 @@
+"""The budget plan: every mechanism composed stays within the total ε the user asked for."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from opacus.accountants import create_accountant
+from opacus.data_loader import DPDataLoader
+from torch.utils.data import DataLoader, TensorDataset
+
+from traumasynth.errors import PrivacyBudgetError
+from traumasynth.privacy.histogram import gaussian_epsilon
+from traumasynth.privacy.plan import BudgetPlan, SGDShape, gaussian_mu, plan_budget
+
+
+def _prv_epsilon(plan: BudgetPlan) -> float:
+    """The plan's ε recomputed from its noise alone with a fresh Opacus PRV accountant."""
+    accountant = create_accountant(mechanism="prv")
+    accountant.history = [(plan.sgd_noise, plan.sgd.sample_rate, plan.sgd.steps)] + [
+        (s, 1.0, 1) for s in (plan.histogram_noise, plan.prior_noise) if s is not None
+    ]
+    import numpy as np
+
+    with np.errstate(divide="ignore"):
+        return float(accountant.get_epsilon(delta=plan.delta))
+
+
+@pytest.mark.parametrize("epsilon", [0.5, 1.0, 3.0, 8.0])
+@pytest.mark.parametrize(
+    ("n_rows", "batch_size", "epochs", "prior_share"),
+    [(650, 64, 20, 0.5), (6500, 512, 30, None), (13000, 1024, 60, 0.3)],
+)
+def test_composed_epsilon_never_exceeds_the_target(epsilon, n_rows, batch_size, epochs, prior_share):
+    shape = SGDShape.for_loader(n_rows=n_rows, batch_size=batch_size, epochs=epochs)
+    plan = plan_budget(epsilon=epsilon, delta=1e-5, histogram_share=0.02, prior_share=prior_share, sgd=shape)
+    assert plan.epsilon <= epsilon
+    assert _prv_epsilon(plan) <= epsilon + 1e-9  # recomputed independently of the plan's own number
+    # and the plan does not waste the budget: at least 95 % of it is spent
+    assert plan.epsilon >= 0.95 * epsilon
+    # the noise the DP-SGD gets is what remains: less would overspend
+    lower = plan_budget(epsilon=epsilon * 1.1, delta=1e-5, histogram_share=0.02, prior_share=prior_share, sgd=shape)
+    assert lower.sgd_noise < plan.sgd_noise
+
+
+@pytest.mark.parametrize("epsilon", [0.5, 1.0, 4.0])
+def test_gaussian_only_plan_spends_exactly_the_target(epsilon):
+    plan = plan_budget(epsilon=epsilon, delta=1e-5, histogram_share=0.05, prior_share=0.9, sgd=None)
+    # two Gaussians compose to one with mu^2 added: check from the noise alone
+    mu = gaussian_mu([plan.histogram_noise, plan.prior_noise])
+    assert gaussian_epsilon(sigma=1 / mu, delta=1e-5) == pytest.approx(epsilon, rel=1e-6)
+    assert plan.epsilon <= epsilon
+    # the histogram's share of mu^2 is what was asked
+    assert (1 / plan.histogram_noise**2) / mu**2 == pytest.approx(0.05, rel=1e-9)
+
+
+def test_shape_matches_opacus_poisson_loader():
+    for n, b in [(650, 64), (6500, 512), (13000, 1024), (100, 100)]:
+        loader = DataLoader(TensorDataset(torch.zeros(n, 1)), batch_size=b)
+        dp_loader = DPDataLoader.from_data_loader(loader)
+        shape = SGDShape.for_loader(n_rows=n, batch_size=b, epochs=3)
+        assert len(dp_loader) * 3 == shape.steps
+        assert math.isclose(dp_loader.sample_rate, shape.sample_rate)
+
+
+def test_plan_round_trips_through_metrics():
+    shape = SGDShape.for_loader(n_rows=1000, batch_size=100, epochs=5)
+    plan = plan_budget(epsilon=2.0, delta=1e-6, histogram_share=0.02, prior_share=0.4, sgd=shape)
+    assert BudgetPlan.from_metrics(plan.to_metrics()).sgd == plan.sgd
+    assert [m["name"] for m in plan.mechanisms()] == ["class histogram", "marginal prior", "DP-SGD"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"epsilon": 0.0}, "positive"),
+        ({"delta": 1.5}, "delta"),
+        ({"histogram_share": 0.0}, "histogram_share"),
+        ({"prior_share": 0.99}, "leaves no budget"),
+    ],
+)
+def test_bad_settings_are_refused(kwargs, words):
+    args = {"epsilon": 1.0, "delta": 1e-5, "histogram_share": 0.02, "prior_share": 0.5}
+    args |= kwargs
+    shape = SGDShape.for_loader(n_rows=1000, batch_size=100, epochs=2)
+    with pytest.raises(PrivacyBudgetError, match=words):
+        plan_budget(**args, sgd=shape)

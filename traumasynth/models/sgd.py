@@ -1,0 +1,158 @@
+"""Networks trained with DP-SGD on top of a DP marginal prior (the VAE and the DDPM).
+
+Training runs under one budget plan (``traumasynth.privacy.plan``):
+
+1. **Prior.** The class-conditional marginals of every encoded slot are released once with
+   Gaussian noise (the ``marginals`` model's release, at ``prior_share`` of the budget).
+2. **Offset.** The network works on the all-categorical grid view of the table
+   (``traumasynth.models.codec``) and adds the prior's log-probabilities to its output
+   logits; its last layer starts at zero, so before any DP-SGD step the model *is* the
+   marginals floor (at its share of the budget).
+3. **DP-SGD.** The network is trained on the real rows with DP-SGD, whose noise the plan
+   calibrates so that histogram + prior + DP-SGD compose to at most the target ε. It learns
+   only the residual: the dependence between columns that the marginals cannot hold.
+
+A model supplies its :class:`~traumasynth.privacy.dp.DPTask` (:meth:`_task`) and draws rows
+in the grid view (:meth:`_sample_codes`); its network holds the prior as a ``log_prior``
+buffer ``[K + 1, W]``. Its config derives from :class:`SGDModelConfig`, whose schedule
+fields override the shared ones of ``train_dp_tabular`` for that model alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from abc import abstractmethod
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch.utils.data import TensorDataset
+
+from traumasynth.encoding import EncodedTable
+from traumasynth.models.base import Synthesizer
+from traumasynth.models.codec import GridCodec
+from traumasynth.models.marginals import MarginalsSynthesizer
+from traumasynth.params import FrozenParams
+from traumasynth.privacy.dp import DPTask, TrainResult, resolve_batch_size, train_dp
+from traumasynth.privacy.plan import BudgetPlan, SGDShape, plan_budget
+from traumasynth.privacy.settings import TrainParams
+
+logger = logging.getLogger(__name__)
+
+
+class SGDModelConfig(FrozenParams):
+    """Settings every DP-SGD model shares (in its own sub-section of ``train_dp_tabular``).
+
+    Attributes:
+        prior_share: share of the budget (of Gaussian-DP ``mu^2``) for the marginal prior the
+            network's logits are offset by; null: no prior (the network learns everything).
+        epochs: DP-SGD passes over the real rows; null = ``train_dp_tabular.epochs``.
+        batch_size: DP-SGD expected batch; null = ``train_dp_tabular.batch_size``.
+        lr: DP-SGD Adam learning rate; null = ``train_dp_tabular.lr``.
+        max_grad_norm: clipping norm; null = ``train_dp_tabular.max_grad_norm``.
+    """
+
+    prior_share: float | None = Field(default=0.8, gt=0, lt=1)
+    epochs: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+    lr: float | None = Field(default=None, gt=0)
+    max_grad_norm: float | None = Field(default=None, gt=0)
+
+
+def effective_params(params: TrainParams, config: SGDModelConfig, *, n_rows: int) -> TrainParams:
+    """``train_dp_tabular`` with the model's own schedule fields in place of the shared ones.
+
+    A batch size left null everywhere becomes ``auto_batch_size(n_rows)``.
+    """
+    update = {
+        key: getattr(config, key)
+        for key in ("epochs", "batch_size", "lr", "max_grad_norm")
+        if getattr(config, key) is not None
+    }
+    return resolve_batch_size(params.model_copy(update=update), n_rows=n_rows)
+
+
+class DPSGDSynthesizer(Synthesizer):
+    """A synthesizer whose network adds a DP marginal prior to its logits and is trained with DP-SGD."""
+
+    config: SGDModelConfig
+
+    @property
+    def codec(self) -> GridCodec:
+        """The grid view of ``self.encoder`` (public: spec bounds and levels only)."""
+        cached = getattr(self, "_codec", None)
+        if cached is None or cached.encoder is not self.encoder:
+            cached = GridCodec(self.encoder)
+            self._codec = cached
+        return cached
+
+    @abstractmethod
+    def _task(self) -> DPTask:
+        """The network, its per-example criterion and its batch builder (on the grid view)."""
+
+    @abstractmethod
+    def _sample_codes(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
+        """Rows of classes ``y`` in the grid view (``x_num`` empty)."""
+
+    def _sample_encoded(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
+        return self.codec.from_codes(self._sample_codes(y, generator=generator), generator=generator)
+
+    def plan(self, *, params: TrainParams, n_rows: int) -> BudgetPlan | None:
+        """The budget plan of a run on ``n_rows`` rows (``None`` without DP)."""
+        if params.epsilon is None:
+            return None
+        run = effective_params(params, self.config, n_rows=n_rows)
+        return plan_budget(
+            epsilon=params.epsilon,
+            delta=params.delta,
+            histogram_share=params.histogram_share,
+            prior_share=self.config.prior_share,
+            sgd=SGDShape.for_loader(n_rows=n_rows, batch_size=run.batch_size, epochs=run.epochs),
+        )
+
+    def _fit(self, enc: EncodedTable, *, params: TrainParams, device: torch.device, seed: int) -> TrainResult:
+        run = effective_params(params, self.config, n_rows=len(enc))
+        plan = self.plan(params=params, n_rows=len(enc))
+        if self.config.prior_share is not None:
+            prior = MarginalsSynthesizer(spec=self.spec)
+            prior.release(
+                enc,
+                noise_multiplier=None if plan is None else plan.prior_noise,
+                rng=np.random.default_rng(seed),
+            )
+            with torch.no_grad():
+                self.network.log_prior.copy_(self.codec.log_prior(prior))
+        if plan is not None:
+            logger.info(
+                "Budget plan: ε %.4f of %g (δ %g): histogram σ/Δ %.2f, prior %s, DP-SGD %.3f x %d steps at q=%.4f",
+                plan.epsilon,
+                plan.epsilon_target,
+                plan.delta,
+                plan.histogram_noise,
+                "none" if plan.prior_noise is None else f"{plan.prior_noise:.2f}",
+                plan.sgd_noise,
+                plan.sgd.steps if plan.sgd else 0,
+                plan.sgd.sample_rate if plan.sgd else 0.0,
+            )
+        codes = self.codec.to_codes(enc)
+        dataset = TensorDataset(torch.from_numpy(codes.x_num), torch.from_numpy(codes.x_cat), torch.from_numpy(codes.y))
+        result = train_dp(
+            task=self._task(),
+            dataset=dataset,
+            params=run,
+            device=device,
+            seed=seed,
+            noise_multiplier=None if plan is None else plan.sgd_noise,
+            desc=self.name,
+        )
+        if plan is not None and plan.sgd is not None and result.steps != plan.sgd.steps:
+            raise RuntimeError(  # pragma: no cover - the plan mirrors Opacus' loader
+                f"DP-SGD took {result.steps} steps, the budget plan {plan.sgd.steps}: the accounting would be wrong."
+            )
+        return dataclasses.replace(
+            result,
+            epsilon=None if plan is None else plan.epsilon,
+            delta=None if plan is None else plan.delta,
+            budget=None if plan is None else plan.to_metrics(),
+        )
