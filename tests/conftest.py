@@ -17,6 +17,16 @@ NEISS_DIR = REPO.parent / "shared" / "data" / "neiss"
 torch.set_num_threads(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def noise_key_file(tmp_path_factory: pytest.TempPathFactory):
+    """A noise key of the test session's own, never the user's (traumasynth.privacy.keys)."""
+    path = tmp_path_factory.mktemp("keys") / "noise.key"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRAUMASYNTH_NOISE_KEY_FILE", str(path))
+    yield path
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def sim_spec() -> DatasetSpec:
     """The default dataset's specification."""

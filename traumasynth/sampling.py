@@ -38,6 +38,7 @@ from traumasynth.io import read_json_object, write_json_atomic, write_parquet_at
 from traumasynth.models import Synthesizer, get_synthesizer
 from traumasynth.params import FrozenParams
 from traumasynth.privacy.histogram import HistogramRelease, gaussian_histogram
+from traumasynth.privacy.keys import keyed_rng
 from traumasynth.privacy.plan import BudgetPlan
 from traumasynth.schema import empty_frame, validate
 from traumasynth.spec import DatasetSpec
@@ -348,10 +349,11 @@ def read_train_labels(*, path: Path, spec: DatasetSpec) -> pd.Series:
 
 
 def histogram_rng(*, params: SampleParams, seed: int) -> np.random.Generator:
-    """The generator of the histogram noise: from ``seed`` (reproducible) or the OS CSPRNG (``secure_noise``)."""
+    """The generator of the histogram noise: keyed by the custodian's secret (``traumasynth.privacy.keys``;
+    reproducible with the same key) or, with ``secure_noise``, the OS CSPRNG (not reproducible)."""
     if params.secure_noise:
         return np.random.default_rng(secrets.randbits(128))
-    return np.random.default_rng(np.random.SeedSequence([seed, 0x5A3]))  # a stream apart from the model's
+    return keyed_rng("class histogram", seed)
 
 
 def generate_synthetic(

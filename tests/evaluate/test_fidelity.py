@@ -92,3 +92,25 @@ def test_discriminator_spots_a_shifted_table(sim_spec, real_train, encoder):
         real_train, shifted, encoder=encoder, max_rows=500, cv_folds=3, max_iter=30, seed=0
     )
     assert auc > 0.9
+
+
+def test_discriminator_ignores_decimals_within_a_grid_cell(sim_spec, real_train, encoder):
+    # Values moved within their cell of the public grid (what a generator's decimals do) are not a tell.
+    jittered = real_train.copy()
+    rng = np.random.default_rng(0)
+    # temperature has 32 bins of 0.31 °C over its bounds [32, 42]: a shift of at most 0.001 °C stays in its cell
+    jittered["temperature"] = jittered["temperature"] + rng.uniform(-0.001, 0.001, len(jittered))
+    auc = fidelity.discriminator_auc(
+        real_train, jittered, encoder=encoder, max_rows=500, cv_folds=3, max_iter=30, seed=0
+    )
+    assert abs(auc - 0.5) < 0.1
+
+
+def test_discriminator_features_name_the_column_that_gives_rows_away(sim_spec, real_train, encoder):
+    shifted = real_train.copy()
+    shifted["sex"] = "male"
+    features = fidelity.discriminator_features(
+        real_train, shifted, encoder=encoder, max_rows=500, max_iter=30, seed=0, top=3
+    )
+    assert list(features)[0] == "sex" and features["sex"] > 0.2
+    assert len(features) == 3

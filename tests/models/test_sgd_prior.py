@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from traumasynth.models.codec import GridCodec
@@ -84,3 +85,34 @@ def test_grid_codes_round_trip(sim_spec, sim_rows):
     # every value lands back in its own grid cell
     np.testing.assert_array_equal(codec.to_codes(back).x_cat, codes.x_cat)
     assert back.x_num.shape == enc.x_num.shape
+
+
+@pytest.fixture(scope="module")
+def small_table():
+    from traumasynth.datasets.ed_trauma_sim import simulate
+
+    return simulate(n_rows=3000, seed=5)
+
+
+def _association(model: str, table, spec, epsilon: float | None) -> float:
+    from traumasynth.evaluate.fidelity import association_difference
+    from traumasynth.training import train_synthesizer
+
+    synth, _ = train_synthesizer(model=model, data=table, spec=spec, params=TrainParams(epsilon=epsilon), seed=5)
+    return association_difference(table, synth.sample(len(table), seed=1), spec=spec)
+
+
+def test_a_short_run_learns_the_dependence_the_floor_lacks(sim_spec, small_table):
+    # Without DP the offset network starts at the exact marginals and learns the pairwise
+    # dependence on top (measured: 0.049 against the floor's 0.073 on this table).
+    floor = _association("marginals", small_table, sim_spec, None)
+    vae = _association("vae", small_table, sim_spec, None)
+    assert vae < 0.8 * floor, (vae, floor)
+
+
+def test_under_dp_a_short_run_does_not_fall_below_the_floor(sim_spec, small_table):
+    # At ε = 8 on 3,000 rows DP-SGD has little to add, but the prior keeps the network at the floor
+    # (measured: 0.080 against 0.079); before the prior it fell far below (TSTR 0.11 against 0.55 on NEISS).
+    floor = _association("marginals", small_table, sim_spec, 8.0)
+    vae = _association("vae", small_table, sim_spec, 8.0)
+    assert vae < floor + 0.01, (vae, floor)

@@ -29,7 +29,7 @@ def test_synthetic_rows_join_their_narratives_and_drop_empty_ones(tmp_path: Path
     assert len(out) == 18
     assert set(out[RECORD_ID]) == {f"vae-{i:06d}" for i in range(2, 20)}
     first = out.set_index(RECORD_ID).loc["vae-000005"]
-    assert first[NARRATIVE] == narr.set_index("patient_id").loc["vae-000005", "narrative"]
+    assert first[NARRATIVE] == narr.set_index("row_id").loc["vae-000005", "narrative"]
 
 
 def test_missing_narratives_say_which_stage_to_run(tmp_path: Path, sim_spec: DatasetSpec) -> None:
@@ -43,10 +43,10 @@ def test_missing_narratives_say_which_stage_to_run(tmp_path: Path, sim_spec: Dat
 def test_no_shared_id_column_is_an_error(tmp_path: Path, sim_spec: DatasetSpec) -> None:
     root = write_inputs(tmp_path, sim_spec, n_rows=10)
     paths = _paths(root)
-    pd.read_parquet(paths["narratives_path"]).rename(columns={"patient_id": "key"}).to_parquet(
+    pd.read_parquet(paths["narratives_path"]).rename(columns={"row_id": "key"}).to_parquet(
         paths["narratives_path"], index=False
     )
-    with pytest.raises(DataError, match="no id column in both"):
+    with pytest.raises(DataError, match="no 'row_id' column.*dvc repro narrate@vae"):
         load_synthetic(spec=sim_spec, model="vae", **paths)
 
 
@@ -55,7 +55,7 @@ def test_duplicate_ids_are_an_error(tmp_path: Path, sim_spec: DatasetSpec) -> No
     paths = _paths(root)
     narr = pd.read_parquet(paths["narratives_path"])
     pd.concat([narr, narr.iloc[:1]]).to_parquet(paths["narratives_path"], index=False)
-    with pytest.raises(DataError, match="duplicate ids.*vae-000000"):
+    with pytest.raises(DataError, match="duplicate row ids.*vae-000000"):
         load_synthetic(spec=sim_spec, model="vae", **paths)
 
 

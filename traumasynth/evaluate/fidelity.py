@@ -36,7 +36,7 @@ from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
 from traumasynth.encoding import MISSING_LEVEL, EncodedTable, TableEncoder
 from traumasynth.errors import DataError
-from traumasynth.evaluate.features import make_hgb, row_keys, tree_matrix
+from traumasynth.evaluate.features import make_hgb, tree_matrix
 from traumasynth.models.marginals import MarginalsConfig, numeric_grids
 from traumasynth.spec import DATETIME_PART_BOUNDS, ColumnSpec, DatasetSpec
 
@@ -286,8 +286,8 @@ def _paired_sample(
     x_synth, _, _ = grid_matrix(encoder.encode(synth_s), encoder=encoder)
     x = np.vstack([x_real, x_synth])
     y = np.r_[np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)]
-    columns = encoder.columns
-    groups = np.r_[row_keys(real_s, columns=columns), row_keys(synth_s, columns=columns)]
+    # Rows identical on the grid (what the trees see) share a fold, whichever side they come from.
+    groups = pd.util.hash_pandas_object(pd.DataFrame(x), index=False).to_numpy()
     return x, y, mask, groups, names
 
 
@@ -305,8 +305,9 @@ def discriminator_auc(
 
     Both tables are subsampled to the same size (at most ``max_rows`` each) and put on the
     public grid (:func:`grid_matrix`), so 0.5 means the classifier cannot tell them apart and
-    1.0 that it always can. Identical rows are kept in the same fold: otherwise a synthetic
-    copy of a real row, seen in training with the other label, would push the AUC *below* 0.5.
+    1.0 that it always can. Rows identical on the grid are kept in the same fold: otherwise a
+    synthetic copy of a real row, seen in training with the other label, would push the AUC
+    *below* 0.5.
 
     Raises:
         DataError: a table has fewer rows than ``cv_folds``.

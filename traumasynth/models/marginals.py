@@ -33,6 +33,7 @@ from traumasynth.encoding import EncodedTable
 from traumasynth.models.base import Synthesizer
 from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import TrainResult, check_privacy_inputs
+from traumasynth.privacy.keys import keyed_rng
 from traumasynth.privacy.plan import plan_budget
 from traumasynth.privacy.settings import TrainParams
 from traumasynth.spec import DATETIME_PART_BOUNDS, DatasetSpec
@@ -250,7 +251,8 @@ class MarginalsSynthesizer(Synthesizer):
             )
         else:
             logger.info("Marginals without differential privacy (train_dp_tabular.epsilon is null): a reference only.")
-        self.release(enc, noise_multiplier=None if plan is None else plan.prior_noise, rng=np.random.default_rng(seed))
+        rng = np.random.default_rng(seed) if plan is None else keyed_rng("marginal prior", seed)  # no key without DP
+        self.release(enc, noise_multiplier=None if plan is None else plan.prior_noise, rng=rng)
         seconds = time.perf_counter() - start
         return TrainResult(
             dp=plan is not None,

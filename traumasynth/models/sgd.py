@@ -35,6 +35,7 @@ from traumasynth.models.codec import GridCodec
 from traumasynth.models.marginals import MarginalsSynthesizer
 from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import DPTask, TrainResult, resolve_batch_size, train_dp
+from traumasynth.privacy.keys import keyed_rng
 from traumasynth.privacy.plan import BudgetPlan, SGDShape, plan_budget
 from traumasynth.privacy.settings import TrainParams
 
@@ -119,7 +120,7 @@ class DPSGDSynthesizer(Synthesizer):
             prior.release(
                 enc,
                 noise_multiplier=None if plan is None else plan.prior_noise,
-                rng=np.random.default_rng(seed),
+                rng=np.random.default_rng(seed) if plan is None else keyed_rng("marginal prior", seed),
             )
             with torch.no_grad():
                 self.network.log_prior.copy_(self.codec.log_prior(prior))

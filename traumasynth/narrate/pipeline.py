@@ -18,6 +18,7 @@ from traumasynth.narrate.modelfile import model_sha256, resolve_model_path
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.prompts import load_prompt
 from traumasynth.narrate.runner import NarrationJob, empty_narratives, run_narration
+from traumasynth.row_ids import id_column, row_ids
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
 
@@ -79,7 +80,7 @@ def select_rows(
     if synthetic.empty:
         raise DataError(f"{source} has no rows. Run the sample stage again (dvc repro sample) or check its params.")
     modelled = [c.name for c in spec.modelled_columns]
-    id_col = spec.id_column.name if spec.id_column is not None and spec.id_column.name in synthetic else None
+    id_col = id_column(synthetic, spec)
     allowed = set(modelled) | ({id_col} if id_col else set())
     extra = sorted(set(synthetic.columns) - allowed)
     missing = [c for c in modelled if c not in synthetic.columns]
@@ -94,8 +95,7 @@ def select_rows(
     head = synthetic.head(n_rows).reset_index(drop=True)
     columns = modelled + ([id_col] if id_col else [])
     validate(head[columns], spec, columns=columns, what=f"synthetic table {source}")
-    ids = head[id_col].astype(str).tolist() if id_col else [f"row-{i:06d}" for i in range(len(head))]
-    return head[modelled], ids
+    return head[modelled], row_ids(head, spec)
 
 
 def narrate_synthetic(

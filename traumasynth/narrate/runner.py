@@ -32,6 +32,7 @@ from traumasynth.narrate.factcheck import FactCheck, check_narrative
 from traumasynth.narrate.facts import Lexicon
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.prompts import PromptTemplate
+from traumasynth.row_ids import NARRATIVE_ID
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ _WS = re.compile(r"\s+")
 
 #: The columns of a narratives file and their dtypes (lists of fact names are Python objects).
 OUTPUT_DTYPES: dict[str, str] = {
-    "row_id": "object",
+    NARRATIVE_ID: "object",
     "narrative": "object",
     "faithfulness": "float64",
     "core_faithful": "bool",
@@ -138,7 +139,7 @@ def _narrate_batch(
         text, check, seed = kept
         out.append(
             {
-                "row_id": ids[i],
+                NARRATIVE_ID: ids[i],
                 "narrative": text,
                 "faithfulness": check.score if check else math.nan,
                 "core_faithful": (not check.contradicts(core)) if check else None,
@@ -185,7 +186,7 @@ def _finished(path: Path, ids: Sequence[str]) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     frame = pd.read_parquet(path)
-    if frame["row_id"].tolist() != list(ids):
+    if frame[NARRATIVE_ID].tolist() != list(ids):
         logger.warning("Shard %s does not hold the expected rows; narrating it again", path)
         return None
     return frame

@@ -7,23 +7,22 @@ and target from the encoded rows (so a model can draw its own per-batch noise, e
 the reparameterisation noise of a VAE or the diffusion time and noise of a DDPM).
 :func:`train_dp` then runs one loop for both modes:
 
-- ``epsilon`` set: ``ModuleValidator.validate(strict=True)``, ``PrivacyEngine`` with the
-  chosen accountant, ``make_private_with_epsilon`` with Poisson sampling, and after
-  training the ε actually spent is read back from the accountant (``get_epsilon``).
-- ``epsilon`` is ``None``: the same loop with a plain optimizer, as a non-private reference.
+- ``noise_multiplier`` set (by the budget plan, ``traumasynth.privacy.plan``):
+  ``ModuleValidator.validate(strict=True)``, ``PrivacyEngine`` with the chosen accountant,
+  ``make_private`` with Poisson sampling; the ε of the DP-SGD steps alone is read back from
+  the accountant (the plan states the composed total).
+- ``noise_multiplier`` is ``None``: the same loop with a plain optimizer, as a non-private reference.
 
 Secure RNG versus reproducibility
 ---------------------------------
 With ``secure_mode=False`` (the default) the Gaussian noise and the Poisson batch
-sampling come from PyTorch's pseudo-random generators, seeded from ``base.seed``: the
-same parameters give the same model, which DVC and reviewers rely on. The DP guarantee
-then holds against an adversary who cannot predict the generator's state; a seeded
-Mersenne-Twister/Philox stream is predictable by whoever knows the seed, and
-floating-point Gaussian sampling leaks through its low-order bits (Mironov 2012). Set
-``secure_mode: true`` for a release: Opacus then draws noise and batches from
-``/dev/urandom`` through ``torchcsprng`` and adds noise resistant to floating-point
-attacks, at the price of runs that cannot be reproduced bit for bit and of
-installing ``torchcsprng`` (not a default dependency).
+sampling come from PyTorch's pseudo-random generators, seeded from the custodian's secret
+noise key and ``base.seed`` (``traumasynth.privacy.keys``): the same key and parameters give
+the same model, which DVC and reviewers rely on, and ``base.seed`` alone predicts nothing.
+Floating-point Gaussian sampling can still leak through its low-order bits (Mironov 2012).
+``secure_mode: true`` makes Opacus draw from ``/dev/urandom`` through ``torchcsprng`` with
+noise resistant to floating-point attacks, but ``torchcsprng`` has had no release for
+current torch.
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from traumasynth.errors import ParamsError, PrivacyBudgetError, TrainingError
+from traumasynth.privacy.keys import keyed_seed
 from traumasynth.privacy.settings import TrainParams
 from traumasynth.seed import seed_everything
 
@@ -253,8 +253,9 @@ def train_dp(
     n_rows = len(dataset)
     params = resolve_batch_size(params, n_rows=n_rows)
     check_privacy_inputs(epsilon=params.epsilon, delta=params.delta, n_rows=n_rows, batch_size=params.batch_size)
-    seed_everything(seed)  # Opacus draws Poisson batches from the global generator when not in secure mode
     dp = noise_multiplier is not None
+    # Opacus draws Poisson batches from the global generator when not in secure mode: keyed under DP.
+    seed_everything(keyed_seed("dp-sgd batches", seed) if dp else seed)
     module = task.module.to(device)
     module.train()
     criterion = task.criterion.to(device)
@@ -269,7 +270,9 @@ def train_dp(
     loss_fn: Any = criterion
     if dp:
         engine = _make_engine(params)
-        noise_gen = None if params.secure_mode else torch.Generator(device=device).manual_seed(seed + 2)
+        noise_gen = (
+            None if params.secure_mode else torch.Generator(device=device).manual_seed(keyed_seed("dp-sgd noise", seed))
+        )
         prepared = engine.make_private(
             module=module,
             optimizer=optimizer,

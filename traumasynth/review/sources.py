@@ -2,9 +2,9 @@
 narratives, and real test rows with their real narratives.
 
 Each source becomes a frame with the spec's modelled columns plus ``RECORD_ID`` and
-``NARRATIVE``. The narration stage's file layout is read tolerantly: the join key is the
-spec's identifier column (or ``row_id``/``record_id``/``id``), the text column is the
-first of ``narrative``/``narrative_text``/``text`` present.
+``NARRATIVE``. A synthetic row is joined to its narrative by the one id rule of
+``traumasynth.row_ids`` (the narrate stage's ``row_id`` holds the synthetic table's id); the
+text column is the first of ``narrative``/``narrative_text``/``text`` present.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from traumasynth.errors import DataError
+from traumasynth.row_ids import NARRATIVE_ID, row_ids
 from traumasynth.spec import DatasetSpec
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,6 @@ logger = logging.getLogger(__name__)
 RECORD_ID = "__record_id"
 NARRATIVE = "__narrative"
 
-_ID_CANDIDATES = ("row_id", "record_id", "id")
 _TEXT_CANDIDATES = ("narrative", "narrative_text", "text")
 
 
@@ -58,14 +58,14 @@ def load_synthetic(*, spec: DatasetSpec, model: str, synthetic_path: Path, narra
     synth = _read_parquet(synthetic_path, f"Synthetic table of '{model}'", f"Run `dvc repro sample@{model}`.")
     narr = _read_parquet(narratives_path, f"Narratives of '{model}'", f"Run `dvc repro narrate@{model}`.")
     _check_modelled(synth, spec, synthetic_path)
-    id_candidates = ((spec.id_column.name,) if spec.id_column else ()) + _ID_CANDIDATES
-    key = next((c for c in id_candidates if c in synth.columns and c in narr.columns), None)
-    if key is None:
+    if NARRATIVE_ID not in narr.columns:
         raise DataError(
-            f"Cannot join {synthetic_path} to {narratives_path}: no id column in both "
-            f"(looked for {list(id_candidates)}; synthetic has {list(synth.columns)}, "
-            f"narratives have {list(narr.columns)}). Rerun `dvc repro narrate@{model}`."
+            f"{narratives_path} has no '{NARRATIVE_ID}' column (found {list(narr.columns)}): it was not written by "
+            f"the narrate stage. Run `dvc repro narrate@{model}`."
         )
+    key = "__join_id"
+    synth = synth.assign(**{key: row_ids(synth, spec)})
+    narr = narr.assign(**{key: narr[NARRATIVE_ID].astype(str)})
     text = next((c for c in _TEXT_CANDIDATES if c in narr.columns), None)
     if text is None:
         raise DataError(
@@ -75,7 +75,7 @@ def load_synthetic(*, spec: DatasetSpec, model: str, synthetic_path: Path, narra
     for df, path in ((synth, synthetic_path), (narr, narratives_path)):
         dupes = df[key][df[key].duplicated()].astype(str).unique().tolist()
         if dupes:
-            raise DataError(f"{path} has duplicate ids in '{key}' (e.g. {dupes[:5]}). Rerun the stage that wrote it.")
+            raise DataError(f"{path} has duplicate row ids (e.g. {dupes[:5]}). Rerun the stage that wrote it.")
     merged = synth.merge(
         narr[[key, text]].rename(columns={text: NARRATIVE}), on=key, how="inner", validate="one_to_one"
     )
