@@ -107,3 +107,14 @@ def test_key_file_is_checked(tmp_path: Path) -> None:
         json.dumps({"review_id": "r", "dataset": "d", "items": {"item-a": {"source": "vae"}}})
     )
     assert read_key(tmp_path / "key.json") == ReviewKey(review_id="r", dataset="d", sources={"item-a": "vae"})
+
+
+def test_the_export_formula_guard_is_removed_on_ingest(tmp_path: Path) -> None:
+    # The page writes '=... for a cell a spreadsheet would run; a quote before anything else is text.
+    path = write_csv(
+        tmp_path / "a.csv",
+        [row("dr_a", "item-a", free_text="'=1+1"), row("dr_a", "item-b", free_text="'quoted' remark")],
+    )
+    out = read_ratings(paths=[path], key=KEY).set_index("item_id")
+    assert out.loc["item-a", "free_text"] == "=1+1"
+    assert out.loc["item-b", "free_text"] == "'quoted' remark"

@@ -104,7 +104,7 @@ def test_rate_reload_and_export(browser, review_page: Path, tmp_path: Path) -> N
     page.get_by_label("4", exact=True).first.check()  # realism 4
     page.get_by_label("5 – fully consistent").check()
     page.get_by_label("Implausible vital signs").check()
-    page.get_by_label("Other remarks on this record (optional)").fill('odd "pulse", check')
+    page.get_by_label("Other remarks on this record (optional)").fill('=HYPERLINK("x") odd "pulse", check')
     page.get_by_label("Synthetic record").check()
     page.get_by_role("button", name="Export ratings (CSV)").click()
     assert "Enter your reviewer ID" in page.locator("#status").inner_text()
@@ -135,7 +135,9 @@ def test_rate_reload_and_export(browser, review_page: Path, tmp_path: Path) -> N
     page.get_by_role("button", name="← Previous record").first.click()
     assert page.locator("#item-id").inner_text() == first_id
     assert page.get_by_label("Implausible vital signs").is_checked()
-    assert page.get_by_label("Other remarks on this record (optional)").input_value() == 'odd "pulse", check'
+    assert page.get_by_label("Other remarks on this record (optional)").input_value() == (
+        '=HYPERLINK("x") odd "pulse", check'
+    )
 
     with page.expect_download() as info:
         page.get_by_role("button", name="Export ratings (CSV)").click()
@@ -146,6 +148,7 @@ def test_rate_reload_and_export(browser, review_page: Path, tmp_path: Path) -> N
     assert csv_path.read_bytes().startswith(
         b"\xef\xbb\xbfreviewer_id,item_id,realism,coherence,flags,free_text,guess,timestamp\r\n"
     )
+    assert b'"\'=HYPERLINK(""x"")' in csv_path.read_bytes()  # a spreadsheet shows it as text, never runs it
     ratings = read_ratings(paths=[csv_path], key=key).set_index("item_id")
     assert list(ratings.index) == [first_id, second_id]
     assert ratings.loc[first_id, ["reviewer_id", "realism", "coherence", "guess", "free_text"]].tolist() == [
@@ -153,7 +156,7 @@ def test_rate_reload_and_export(browser, review_page: Path, tmp_path: Path) -> N
         4,
         5,
         "synthetic",
-        'odd "pulse", check',
+        '=HYPERLINK("x") odd "pulse", check',  # ingest removes the guard again
     ]
     assert ratings.loc[first_id, "flags"] == ("implausible_vitals",)
     assert ratings.loc[second_id, "realism"] == 1 and ratings.loc[second_id, "guess"] == "real"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from traumasynth.params import FrozenParams
 
@@ -66,6 +67,16 @@ class NarrateParams(FrozenParams):
     request_concurrency: int = Field(default=4, ge=1)
     retries: int = Field(default=3, ge=1)
     request_timeout_s: float = Field(default=120.0, gt=0)
+
+    @field_validator("server_urls")
+    @classmethod
+    def _http_only(cls, urls: tuple[str, ...]) -> tuple[str, ...]:
+        # urllib opens file://, ftp:// and others too: a server URL must be http(s) with a host.
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"{url!r} is not an http(s) server URL; use e.g. http://127.0.0.1:8080")
+        return urls
 
     @model_validator(mode="after")
     def _server_needs_urls(self) -> NarrateParams:

@@ -83,6 +83,10 @@ def read_key(path: Path) -> ReviewKey:
     )
 
 
+#: The leading quote the page's export puts before a cell starting with =, +, -, @, tab or CR.
+FORMULA_GUARD = r"^'(?=[=+\-@\t\r])"
+
+
 def _read_csv(path: Path, problems: list[str]) -> pd.DataFrame | None:
     try:
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
@@ -103,7 +107,8 @@ def _read_csv(path: Path, problems: list[str]) -> pd.DataFrame | None:
     if df.empty:
         problems.append(f"{path}: no ratings in the file")
         return None
-    df = df.apply(lambda s: s.str.strip())
+    # The page quotes a cell that a spreadsheet would run as a formula ('=...); undo that, then trim.
+    df = df.apply(lambda s: s.str.replace(FORMULA_GUARD, "", regex=True).str.strip())
     df.insert(0, "line", df.index + 2)  # header is line 1
     df.insert(0, "file", str(path))
     return df
