@@ -186,3 +186,15 @@ def test_empty_poisson_batches_are_accounted():
         noise_multiplier=1.0,
     )
     assert result.steps == 60  # every step counts, empty or not
+
+
+def test_batch_size_null_takes_a_sixteenth_of_the_rows():
+    from traumasynth.privacy.dp import auto_batch_size
+
+    assert [auto_batch_size(n) for n in (10, 650, 6500, 13000, 100_000)] == [1, 40, 406, 812, 1024]
+    task, data = regression_task()  # 400 rows: batches of 25, 16 steps an epoch
+    result = train_dp(
+        task=task, dataset=data, params=params(batch_size=None, epochs=1), device=torch.device("cpu"), seed=1,
+        noise_multiplier=1.0,
+    )  # fmt: skip
+    assert result.batch_size == 25 and result.steps == 16
