@@ -19,8 +19,9 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="session", autouse=True)
 def noise_key_file(tmp_path_factory: pytest.TempPathFactory):
-    """A noise key of the test session's own, never the user's (traumasynth.privacy.keys)."""
+    """A fixed noise key of the tests' own, never the user's (traumasynth.privacy.keys): the same noise every run."""
     path = tmp_path_factory.mktemp("keys") / "noise.key"
+    path.write_bytes(bytes(range(32)))
     mp = pytest.MonkeyPatch()
     mp.setenv("TRAUMASYNTH_NOISE_KEY_FILE", str(path))
     yield path

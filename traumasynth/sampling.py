@@ -58,9 +58,9 @@ class SampleParams(FrozenParams):
         counts: rows per class for ``counts``, e.g. ``{"self_harm": 1000}``.
         augment_target: a class whose DP count is below this is topped up to it in the
             augment file (and, for ``augment``, in the main file).
-        secure_noise: draw the histogram noise from the operating system's CSPRNG
-            instead of ``base.seed``; the guarantee then does not rest on the seed staying
-            secret, but runs are no longer byte-for-byte reproducible.
+        secure_noise: draw the histogram noise from the operating system's CSPRNG instead
+            of the generator keyed by the custodian's noise key (``traumasynth.privacy.keys``);
+            runs are then no longer byte-for-byte reproducible.
         batch_size: rows asked of the model per call (the progress bar's step).
     """
 

@@ -15,7 +15,8 @@ the concatenation of all histograms has L2 sensitivity ``sqrt(S)`` (``S`` = numb
 slots). All of it is released in one Gaussian mechanism whose noise the budget plan
 (``traumasynth.privacy.plan``) sets: the release and the sampling stage's class histogram
 together spend exactly the training ``(epsilon, delta)``. The VAE and the DDPM use the same
-release, at a share of their budget, as the prior they pre-train on.
+release, at a share of their budget, as the prior their logits are offset by
+(``traumasynth.models.sgd``).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def shrink_to_pooled(counts: np.ndarray, *, noise: float) -> np.ndarray:
 
 
 def _class_blocks(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    """Split the concatenated release back into its per-slot ``[K, cells]`` blocks (flattened again)."""
+    """Split the concatenated release back into its per-slot ``[K, cells]`` blocks."""
     out, offset = [], 0
     for shape in shapes:
         size = int(np.prod(shape))

@@ -1,8 +1,10 @@
 """DP-VAE: a TVAE-style conditional variational autoencoder trained with DP-SGD.
 
 Encoder and decoder are MLPs (LayerNorm, no BatchNorm, so Opacus can clip per example),
-both conditioned on the one-hot target class (a CVAE). The decoder gives a Gaussian
-(mean, log σ) per numeric slot and logits per categorical slot. A tiny "class prior"
+both conditioned on the one-hot target class (a CVAE). The synthesizer feeds it the
+all-categorical grid view of ``traumasynth.models.codec``, so the decoder gives logits per
+slot, offset by the DP class-conditional marginals (``traumasynth.models.sgd``); the network
+also takes numeric slots (a Gaussian mean and log σ each) when given them. A tiny "class prior"
 head (a bias-like ``Linear(1, K)``) learns the class mix inside the same DP-SGD run, so
 ``sample`` without ``conditions`` reproduces the class proportions at no extra budget.
 

@@ -5,7 +5,7 @@ A release of a synthesizer reads the training rows through up to three Gaussian 
 - the **class histogram** of the sampling stage (L2 sensitivity 1),
 - the **marginal prior**: class-conditional histograms of every encoded slot, released once
   (L2 sensitivity ``sqrt(S)`` for ``S`` slots); the ``marginals`` model is this release, and
-  the VAE and DDPM pre-train on rows drawn from it,
+  the VAE and DDPM offset their logits by it (``traumasynth.models.sgd``),
 - **DP-SGD** (Poisson-subsampled Gaussian steps), for the networks.
 
 The user sets the total ε and δ (``train_dp_tabular.epsilon``, ``delta``). The plan:
@@ -40,8 +40,10 @@ from traumasynth.errors import PrivacyBudgetError
 from traumasynth.privacy.histogram import gaussian_epsilon, gaussian_sigma
 
 _BISECT_STEPS = 40
-#: PRV's numerical upper bound is computed to this absolute error in ε (Opacus' default is 0.01).
+#: PRV's numerical upper bound overshoots by up to its error in ε (Opacus' default 0.01); at small ε
+#: that would eat the DP-SGD share (0.01 of ε = 0.5 is 2 %), so it is at most this share of ε.
 _PRV_EPS_ERROR = 0.01
+_PRV_EPS_ERROR_SHARE = 0.005
 
 
 @dataclass(frozen=True)
@@ -135,12 +137,18 @@ def gaussian_mu(noise_multipliers: list[float]) -> float:
 
 
 def composed_epsilon(
-    *, delta: float, gaussians: list[float], sgd_noise: float | None = None, sgd: SGDShape | None = None
+    *,
+    delta: float,
+    gaussians: list[float],
+    sgd_noise: float | None = None,
+    sgd: SGDShape | None = None,
+    target: float | None = None,
 ) -> tuple[float, str]:
     """ε at ``delta`` of unsubsampled Gaussians (noise multipliers) and optional DP-SGD, and the rule used.
 
     Without DP-SGD the composition is exact (one Gaussian of ``mu = sqrt(sum mu_i^2)``); with it,
-    the PRV accountant's upper bound over the whole history (Gopi et al. 2021).
+    the PRV accountant's upper bound over the whole history (Gopi et al. 2021), computed to an
+    error of at most ``0.005 * target`` (0.01 from ε = 2 on).
     """
     if sgd is None or sgd_noise is None:
         mu = gaussian_mu(gaussians)
@@ -154,7 +162,8 @@ def composed_epsilon(
     # goes through an RDP bound that warns when its largest order is optimal (the bound is still valid).
     with np.errstate(divide="ignore"), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
-        eps = float(accountant.get_epsilon(delta=delta, eps_error=_PRV_EPS_ERROR))
+        eps_error = min(_PRV_EPS_ERROR, _PRV_EPS_ERROR_SHARE * target) if target else _PRV_EPS_ERROR
+        eps = float(accountant.get_epsilon(delta=delta, eps_error=eps_error))
     return eps, "prv: PRV-accountant upper bound on DP-SGD composed with every Gaussian release (one step each)"
 
 
@@ -208,7 +217,7 @@ def plan_budget(
     gaussians = [hist] + ([prior] if prior is not None else [])
 
     def spent(noise: float) -> float:
-        return composed_epsilon(delta=delta, gaussians=gaussians, sgd_noise=noise, sgd=sgd)[0]
+        return composed_epsilon(delta=delta, gaussians=gaussians, sgd_noise=noise, sgd=sgd, target=epsilon)[0]
 
     # The SGD share alone as a single Gaussian would need sigma_total / sqrt(1 - used); subsampling
     # makes DP-SGD cheaper, so search below and above that.
@@ -216,8 +225,9 @@ def plan_budget(
     while spent(high) > epsilon:
         high *= 2.0
         if high > 1e6:
-            raise PrivacyBudgetError(  # pragma: no cover - the Gaussians alone spend less than ε
-                f"No DP-SGD noise fits ε = {epsilon}: lower histogram_share or prior_share."
+            raise PrivacyBudgetError(
+                f"histogram_share + prior_share = {used:g} leave DP-SGD too little of ε = {epsilon} to fit under "
+                "the accountant's bound. Lower prior_share (e.g. 0.8)."
             )
     for _ in range(_BISECT_STEPS):  # ε decreases as the noise grows
         mid = 0.5 * (low + high)
@@ -227,7 +237,7 @@ def plan_budget(
             high = mid
         if high - low < 1e-3 * high:
             break
-    eps, rule = composed_epsilon(delta=delta, gaussians=gaussians, sgd_noise=high, sgd=sgd)
+    eps, rule = composed_epsilon(delta=delta, gaussians=gaussians, sgd_noise=high, sgd=sgd, target=epsilon)
     return BudgetPlan(epsilon, delta, hist, prior, high, sgd, eps, rule)
 
 

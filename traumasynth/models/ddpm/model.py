@@ -1,7 +1,10 @@
 """The DP-DDPM synthesizer (TabDDPM-style), registered as ``ddpm``.
 
-Numeric slots (in [-1, 1]) follow Gaussian diffusion, categorical slots multinomial
-diffusion; one MLP denoiser, conditioned on the target class, predicts both. Training
+It works on the all-categorical grid view of ``traumasynth.models.codec`` (numeric slots as
+cells of the public grid), so every slot follows multinomial diffusion (the Gaussian part is
+kept for tables given numerics directly); one MLP denoiser, conditioned on the target class,
+predicts the ``x_0`` logits, offset by the DP class-conditional marginals
+(``traumasynth.models.sgd``). Training
 goes through ``traumasynth.privacy.dp.train_dp`` (DP-SGD with ghost clipping) with
 ``noise_multiplicity`` timestep/noise draws per example inside one per-example
 gradient. Sampling runs the reverse process from pure noise for the requested
