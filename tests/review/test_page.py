@@ -69,6 +69,17 @@ def test_same_seed_same_bytes_other_seed_other_page(tmp_path: Path, public_spec:
     assert (root / "a" / "key.json").read_bytes() == (root / "b" / "key.json").read_bytes()
 
 
+def test_the_blinding_needs_the_noise_key_not_just_the_seed(
+    tmp_path: Path, public_spec: DatasetSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_inputs(tmp_path, public_spec, n_rows=30)
+    _build(root, public_spec, ReviewParams(n_items_per_source=5, seed=1), out="a")
+    monkeypatch.setenv("TRAUMASYNTH_NOISE_KEY_FILE", str(tmp_path / "other.key"))
+    _build(root, public_spec, ReviewParams(n_items_per_source=5, seed=1), out="b")
+    a, b = (json.loads((root / d / "key.json").read_text())["items"] for d in "ab")
+    assert set(a) != set(b)  # same review.seed, another key: other ids (and another draw and order)
+
+
 def test_default_dataset_gets_synthetic_records_only(tmp_path: Path, sim_spec: DatasetSpec) -> None:
     root = write_inputs(tmp_path, sim_spec, n_rows=30, with_real_narrative=False)
     result = _build(root, sim_spec, ReviewParams(n_items_per_source=3))

@@ -18,6 +18,7 @@ import pandas as pd
 
 from traumasynth.errors import ParamsError
 from traumasynth.io import write_json_atomic, write_text_atomic
+from traumasynth.privacy.keys import keyed_seed
 from traumasynth.review.form import form_definition
 from traumasynth.review.items import REAL, ReviewItem, build_key, draw_items, review_id
 from traumasynth.review.params import ReviewParams
@@ -120,7 +121,10 @@ def build_review_page(
             real_path,
         )
         sources[REAL] = load_real(spec=spec, real_path=real_path)
-    items = draw_items(spec=spec, sources=sources, n_per_source=params.n_items_per_source, seed=params.seed)
+    # Keyed by the custodian's noise key (traumasynth.privacy.keys): whoever reads review.seed in
+    # params.yaml cannot redo the draw and tell which items are real.
+    blinding = keyed_seed("review blinding", params.seed)
+    items = draw_items(spec=spec, sources=sources, n_per_source=params.n_items_per_source, seed=blinding)
     key = build_key(items=items, dataset=spec.name, seed=params.seed)
     html = render_page(spec=spec, items=items)
     # Key first: a page without its key could never be scored.
