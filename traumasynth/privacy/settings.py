@@ -49,7 +49,7 @@ class TrainParams(FrozenParams):
     max_grad_norm: float = Field(default=1.0, gt=0)
     epochs: int = Field(default=30, ge=1)
     batch_size: int | None = Field(default=None, ge=1)
-    lr: float = Field(default=3e-3, gt=0)
+    lr: float = Field(default=1e-3, gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     grad_sample_mode: Literal["ghost", "hooks", "functorch"] = "ghost"
     secure_mode: bool = False
