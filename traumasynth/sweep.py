@@ -348,10 +348,14 @@ def sweep_table(
     dupes = table.assign(_key=key).duplicated(subset=["model", "_key"], keep="first")
     if dupes.any():
         logger.info("Kept the newest of %d repeated (model, ε) cells", int(dupes.sum()))
-    table = table[~dupes.to_numpy()]
+    return _sorted_cells(table[~dupes.to_numpy()])
+
+
+def _sorted_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """Cells in report order: our models then peers, each by ε ascending, no-DP last."""
     table = table.assign(_inf=table["epsilon"].isna(), _order=table["model"].map(_model_order))
-    table = table.sort_values(["_order", "model", "_inf", "epsilon"]).drop(columns=["_inf", "_order"])
-    return table.reset_index(drop=True)
+    table = table.sort_values(["_order", "model", "_inf", "epsilon"], kind="stable")
+    return table.drop(columns=["_inf", "_order"]).reset_index(drop=True)
 
 
 def _model_order(model: str) -> int:
@@ -443,10 +447,7 @@ def run_sweep_report(
         if kept.empty:
             raise DataError(f"The carried table holds no row of {dataset} for a model this sweep did not run.")
         logger.info("Carried %d rows (%s) from an earlier sweep", len(kept), ", ".join(sorted(set(kept["model"]))))
-        table = pd.concat([table, kept[list(table.columns)]], ignore_index=True)
-        table = table.assign(_order=table["model"].map(_model_order), _inf=table["epsilon"].isna())
-        table = table.sort_values(["_order", "model", "_inf", "epsilon"], kind="stable")
-        table = table.drop(columns=["_order", "_inf"]).reset_index(drop=True)
+        table = _sorted_cells(pd.concat([table, kept[list(table.columns)]], ignore_index=True))
     plot = plot_frame(table=table)
     write_csv_atomic(table, table_path)
     write_csv_atomic(plot, plot_path)

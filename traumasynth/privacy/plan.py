@@ -216,13 +216,13 @@ def plan_budget(
     prior = sigma_total / math.sqrt(prior_share) if prior_share is not None else None
     gaussians = [hist] + ([prior] if prior is not None else [])
 
-    def spent(noise: float) -> float:
-        return composed_epsilon(delta=delta, gaussians=gaussians, sgd_noise=noise, sgd=sgd, target=epsilon)[0]
+    def spent(noise: float) -> tuple[float, str]:
+        return composed_epsilon(delta=delta, gaussians=gaussians, sgd_noise=noise, sgd=sgd, target=epsilon)
 
     # The SGD share alone as a single Gaussian would need sigma_total / sqrt(1 - used); subsampling
-    # makes DP-SGD cheaper, so search below and above that.
+    # makes DP-SGD cheaper, so search below and above that. ``fit`` is the accountant's answer at ``high``.
     low, high = 0.05, max(1.0, sigma_total / math.sqrt(1.0 - used))
-    while spent(high) > epsilon:
+    while (fit := spent(high))[0] > epsilon:
         high *= 2.0
         if high > 1e6:
             raise PrivacyBudgetError(
@@ -231,13 +231,13 @@ def plan_budget(
             )
     for _ in range(_BISECT_STEPS):  # ε decreases as the noise grows
         mid = 0.5 * (low + high)
-        if spent(mid) > epsilon:
+        if (at_mid := spent(mid))[0] > epsilon:
             low = mid
         else:
-            high = mid
+            high, fit = mid, at_mid
         if high - low < 1e-3 * high:
             break
-    eps, rule = composed_epsilon(delta=delta, gaussians=gaussians, sgd_noise=high, sgd=sgd, target=epsilon)
+    eps, rule = fit
     return BudgetPlan(epsilon, delta, hist, prior, high, sgd, eps, rule)
 
 
