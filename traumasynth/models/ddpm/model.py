@@ -1,8 +1,8 @@
 """The DP-DDPM synthesizer (TabDDPM-style), registered as ``ddpm``.
 
 It works on the all-categorical grid view of ``traumasynth.models.codec`` (numeric slots as
-cells of the public grid), so every slot follows multinomial diffusion (the Gaussian part is
-kept for tables given numerics directly); one MLP denoiser, conditioned on the target class,
+cells of the public grid), so every slot follows multinomial diffusion (the loss and batch
+builder also handle Gaussian numerics, unused here); one MLP denoiser, conditioned on the target class,
 predicts the ``x_0`` logits, offset by the DP class-conditional marginals
 (``traumasynth.models.sgd``). Training
 goes through ``traumasynth.privacy.dp.train_dp`` (DP-SGD with ghost clipping) with
@@ -27,7 +27,6 @@ from traumasynth.models.ddpm.loss import DiffusionBatchBuilder, DiffusionLoss
 from traumasynth.models.ddpm.schedule import (
     CategoricalLayout,
     DiffusionSchedule,
-    gaussian_p_step,
     log_onehot_to_index,
     log_softmax_slots,
     make_schedule,
@@ -95,45 +94,36 @@ class DDPMSynthesizer(DPSGDSynthesizer):
         n = int(y.shape[0])
         size = self.config.sample_batch_size
         n_chunks = -(-n // size)
-        nums: list[torch.Tensor] = []
         cats: list[torch.Tensor] = []
         bar = tqdm(total=n_chunks * self.sample_schedule.timesteps, desc="ddpm sampling", unit="step", leave=False)
         try:
             for start in range(0, n, size):
-                x_num, x_cat = self._reverse(y[start : start + size], generator=generator, bar=bar)
-                nums.append(x_num)
-                cats.append(x_cat)
+                cats.append(self._reverse(y[start : start + size], generator=generator, bar=bar))
         finally:
             bar.close()
-        x_num = torch.cat(nums) if nums else torch.zeros((0, 0))
         x_cat = torch.cat(cats) if cats else torch.zeros((0, len(self.layout.sizes)), dtype=torch.long)
         return EncodedTable(
-            x_num=x_num.numpy().astype(np.float32),
+            x_num=np.zeros((n, 0), dtype=np.float32),
             x_cat=x_cat.numpy().astype(np.int64),
             y=y.numpy().astype(np.int64),
         )
 
-    # -- reverse process -----------------------------------------------------
-    def _predict(self, x_in: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Guided noise prediction ``[b, 1, n_num]`` and log ``x_0`` probabilities ``[b, 1, W]``."""
-        n_num = 0
-        out = self.network(x_in, t, y)  # [b, 1, n_num + W]
-        eps, log_x0 = out[..., :n_num], log_softmax_slots(logits=out[..., n_num:], layout=self.layout)
+    # -- reverse process (the grid view has no numeric slot: multinomial diffusion only) --
+    def _predict(self, x_in: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Guided log ``x_0`` probabilities ``[b, 1, W]``."""
+        log_x0 = log_softmax_slots(logits=self.network(x_in, t, y), layout=self.layout)
         w = self.config.guidance_scale
         if w > 0:
             out_u = self.network(x_in, t, torch.full_like(y, self.encoder.n_classes))  # unconditional
-            log_x0_u = log_softmax_slots(logits=out_u[..., n_num:], layout=self.layout)
-            eps = (1 + w) * eps - w * out_u[..., :n_num]
+            log_x0_u = log_softmax_slots(logits=out_u, layout=self.layout)
             log_x0 = log_softmax_slots(logits=(1 + w) * log_x0 - w * log_x0_u, layout=self.layout)
-        return eps, log_x0
+        return log_x0
 
-    def _reverse(self, y: torch.Tensor, *, generator: torch.Generator, bar: tqdm) -> tuple[torch.Tensor, torch.Tensor]:
-        """Denoise one batch from pure noise: ``y [b]`` -> ``x_num [b, n_num]``, ``x_cat [b, n_cat]``."""
-        b, n_num, width = int(y.shape[0]), 0, self.layout.width
-        x_num = torch.randn((b, 1, n_num), generator=generator)  # [b, 1, n_num]
-        uniform_logits = torch.zeros((b, 1, width))
+    def _reverse(self, y: torch.Tensor, *, generator: torch.Generator, bar: tqdm) -> torch.Tensor:
+        """Denoise one batch from pure noise: ``y [b]`` -> grid codes ``[b, n_slots]``."""
+        b, width = int(y.shape[0]), self.layout.width
         log_x = sample_log_categorical(
-            log_probs=log_softmax_slots(logits=uniform_logits, layout=self.layout),
+            log_probs=log_softmax_slots(logits=torch.zeros((b, 1, width)), layout=self.layout),
             layout=self.layout,
             generator=generator,
         )  # [b, 1, W]: x_T drawn from the uniform prior
@@ -141,11 +131,8 @@ class DDPMSynthesizer(DPSGDSynthesizer):
         for step in reversed(range(schedule.timesteps)):
             t = torch.full((1, 1), step, dtype=torch.long)  # [1, 1]: one step for all rows, broadcast
             t_net = torch.full((1, 1), int(self.sample_t[step]), dtype=torch.long)  # its training timestep
-            x_in = torch.cat([x_num, log_x.exp()], dim=-1)  # [b, 1, n_num + W]
-            eps, log_x0 = self._predict(x_in, t_net, y)
-            noise = torch.randn((b, 1, n_num), generator=generator)
-            x_num = gaussian_p_step(schedule=schedule, x_t=x_num, t=t, eps=eps, noise=noise)
+            log_x0 = self._predict(log_x.exp(), t_net, y)
             log_p = multinomial_q_posterior(schedule=schedule, layout=self.layout, log_x0=log_x0, log_x_t=log_x, t=t)
             log_x = sample_log_categorical(log_probs=log_p, layout=self.layout, generator=generator)
             bar.update(1)
-        return x_num[:, 0].clamp(-1.0, 1.0), log_onehot_to_index(log_x=log_x, layout=self.layout)[:, 0]
+        return log_onehot_to_index(log_x=log_x, layout=self.layout)[:, 0]
