@@ -1,7 +1,7 @@
 """Stage `baselines`: fit one peer synthesizer (SDV or smartnoise-synth) on the same split as our models.
 
-The peer runs in the separate environment `.venv-peers` (see README, "Peers and the
-privacy-utility sweep"); this stage writes the same files as `sample@<model>`, so `evaluate`
+The peer runs in the separate environment `.venv-peers` (see
+docs/peers-and-sweeps.md); this stage writes the same files as `sample@<model>`, so `evaluate`
 scores a peer with the same code, splits and metrics as our models.
 """
 

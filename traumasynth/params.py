@@ -59,7 +59,7 @@ def load_section(path: str | Path, section: str, model: type[M]) -> M:
     """
     data = read_params(path)
     if section not in data:
-        raise ParamsError(f"{path} has no section '{section}'. Add it (see README, 'Parameters').")
+        raise ParamsError(f"{path} has no section '{section}'. Add it (see docs/parameters.md).")
     try:
         return model.model_validate(data[section] or {})
     except ValidationError as exc:

@@ -276,7 +276,7 @@ def load_spec(path: str | Path) -> DatasetSpec:
     """
     path = Path(path)
     if not path.is_file():
-        raise SpecError(f"Dataset specification {path} not found. Write one (see README, 'Bring your own ED data').")
+        raise SpecError(f"Dataset specification {path} not found. Write one (see docs/data.md).")
     try:
         raw = yaml.load(path.read_text(), Loader=_SpecLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:

@@ -1,7 +1,7 @@
 """The privacy-utility sweep: one table of every model at every ε, collected from DVC experiments.
 
-A sweep is a set of ``dvc exp run -S train_dp_tabular.epsilon=<ε>`` experiments (see README,
-"Peers and the privacy-utility sweep"). ``dvc exp show --json`` returns, for each experiment,
+A sweep is a set of ``dvc exp run -S train_dp_tabular.epsilon=<ε>`` experiments (see
+docs/peers-and-sweeps.md). ``dvc exp show --json`` returns, for each experiment,
 its ``params.yaml`` and the metrics files declared in ``dvc.yaml``; this module turns that
 into:
 
