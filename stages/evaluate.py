@@ -1,4 +1,4 @@
-"""Stage `evaluate`: fidelity, utility, privacy risk and narrative quality of every model."""
+"""Stage `evaluate`: fidelity, utility, privacy risk and narrative quality of one model."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import typer
 
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.evaluate.inputs import InputPaths
-from traumasynth.evaluate.run import EvaluateParams, OutputPaths, run_evaluation
-from traumasynth.params import BaseParams, load_section, read_params
-from traumasynth.peers import BaselinesParams
+from traumasynth.evaluate.run import EvaluateParams, ModelOutputs, run_model_evaluation
+from traumasynth.params import BaseParams, load_section
 from traumasynth.spec import load_spec
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -21,6 +20,10 @@ log = logging.getLogger("stages.evaluate")
 
 @app.command()
 def main(
+    model: Annotated[str, typer.Option(help="Model to evaluate: a name of base.models or baselines.peers.")],
+    narratives: Annotated[
+        bool, typer.Option(help="Evaluate its narratives too (--no-narratives for peers, which have none).")
+    ] = True,
     params: Annotated[Path, typer.Option(help="params.yaml to read `base` and `evaluate` from.")] = Path("params.yaml"),
     prepared_dir: Annotated[Path, typer.Option(help="Folder with the real train/test splits.")] = Path("data/prepared"),
     synthetic_dir: Annotated[
@@ -32,24 +35,23 @@ def main(
     metrics_dir: Annotated[
         Path, typer.Option(help="Reads train_/sample_/narrate_<model>.json, writes evaluate_<model>.json.")
     ] = Path("metrics"),
-    plots_dir: Annotated[Path, typer.Option(help="Folder for plot data (CSV).")] = Path("metrics/plots"),
-    report: Annotated[Path, typer.Option(help="Markdown comparison of the models.")] = Path("metrics/report.md"),
+    plots_dir: Annotated[Path, typer.Option(help="Folder for the model's plot data (CSV).")] = Path("metrics/plots"),
+    summary_dir: Annotated[Path, typer.Option(help="Folder for <model>.json, read by the compare stage.")] = Path(
+        "data/evaluation"
+    ),
     datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = Path("datasets"),
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Evaluate every model of `base.models` against the real splits and write metrics, plots and a report."""
+    """Evaluate `--model` against the real splits and write its metrics, plot data and summary."""
     setup_logging(verbose)
     with stage_errors():
         base = load_section(params, "base", BaseParams)
         evaluate = load_section(params, "evaluate", EvaluateParams)
-        # Peers are scored only when the optional `baselines` section asks for them.
-        has_baselines = "baselines" in read_params(params)
-        peers = load_section(params, "baselines", BaselinesParams).peers if has_baselines else ()
         spec = load_spec(base.spec_path(datasets_dir))
-        results = run_evaluation(
+        metrics = run_model_evaluation(
             spec=spec,
-            models=base.models,
-            peers=tuple(peers),
+            model=model,
+            narrated=narratives,
             seed=base.seed,
             params=evaluate,
             inputs=InputPaths(
@@ -58,18 +60,21 @@ def main(
                 narratives_dir=narratives_dir,
                 metrics_dir=metrics_dir,
             ),
-            outputs=OutputPaths(metrics_dir=metrics_dir, plots_dir=plots_dir, report=report),
+            outputs=ModelOutputs(
+                metrics=metrics_dir / f"evaluate_{model}.json",
+                plots_dir=plots_dir,
+                summary=summary_dir / f"{model}.json",
+            ),
         )
-    for model, metrics in results.items():
-        u, p = metrics["utility"], metrics["privacy"]
-        log.info(
-            "%s: TSTR/TRTR macro-F1 %.3f, discriminator AUC %.3f, MIA AUC %.3f, ε %.2f",
-            model,
-            u["tstr_trtr_ratio"],
-            metrics["fidelity"]["discriminator_auc"],
-            p["mia_auc"],
-            float("inf") if p["epsilon_total"] is None else p["epsilon_total"],
-        )
+    u, p = metrics["utility"], metrics["privacy"]
+    log.info(
+        "%s: TSTR/TRTR macro-F1 %.3f, discriminator AUC %.3f, MIA AUC %.3f, ε %s",
+        model,
+        u["tstr_trtr_ratio"],
+        metrics["fidelity"]["discriminator_auc"],
+        p["mia_auc"],
+        "∞ (no DP)" if p["epsilon_total"] is None else f"{p['epsilon_total']:.2f}",
+    )
 
 
 if __name__ == "__main__":

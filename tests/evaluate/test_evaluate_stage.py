@@ -1,4 +1,4 @@
-"""The `evaluate` stage through its command line, on small simulated inputs written in tmp_path."""
+"""The `evaluate` (one model) and `compare` stages through their command lines, on small simulated inputs."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from traumasynth.spec import DatasetSpec
 
 runner = CliRunner()
 app = load_stage("evaluate")
+compare_app = load_stage("compare")
 
 SMALL = {
     "bootstrap": 20,
@@ -73,16 +74,40 @@ def project(tmp_path: Path, sim_spec: DatasetSpec) -> Path:
     return tmp_path
 
 
-def cli(root: Path):
+def evaluate(root: Path, model: str, *extra: str):
     return runner.invoke(
         app,
         [
-            "--params", str(root / "params.yaml"), "--prepared-dir", str(root / "data/prepared"),
-            "--synthetic-dir", str(root / "data/synthetic"), "--narratives-dir", str(root / "data/narratives"),
-            "--metrics-dir", str(root / "metrics"), "--plots-dir", str(root / "metrics/plots"),
-            "--report", str(root / "metrics/report.md"), "--datasets-dir", str(root / "datasets"),
+            "--model", model, *extra, "--params", str(root / "params.yaml"),
+            "--prepared-dir", str(root / "data/prepared"), "--synthetic-dir", str(root / "data/synthetic"),
+            "--narratives-dir", str(root / "data/narratives"), "--metrics-dir", str(root / "metrics"),
+            "--plots-dir", str(root / "metrics/plots"), "--summary-dir", str(root / "data/evaluation"),
+            "--datasets-dir", str(root / "datasets"),
         ],
     )  # fmt: skip
+
+
+def compare(root: Path):
+    return runner.invoke(
+        compare_app,
+        [
+            "--params", str(root / "params.yaml"), "--summary-dir", str(root / "data/evaluation"),
+            "--metrics-dir", str(root / "metrics"), "--utility-plot", str(root / "metrics/plots/utility.csv"),
+            "--report", str(root / "metrics/report.md"),
+        ],
+    )  # fmt: skip
+
+
+def cli(root: Path):
+    """What `dvc repro` runs: evaluate@<model> for base.models, evaluate_peer@<peer>, then compare."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for model in params["base"]["models"]:
+        if (result := evaluate(root, model)).exit_code != 0:
+            return result
+    for peer in params.get("baselines", {}).get("peers", []):
+        if (result := evaluate(root, peer, "--no-narratives")).exit_code != 0:
+            return result
+    return compare(root)
 
 
 def test_stage_writes_metrics_plots_and_report(project: Path):
@@ -119,12 +144,41 @@ def test_stage_writes_metrics_plots_and_report(project: Path):
 
 def test_missing_synthetic_file_exits_1_naming_the_stage(project: Path):
     (project / "data/synthetic/ddpm.parquet").unlink()
-    result = cli(project)
+    result = evaluate(project, "ddpm")
     assert result.exit_code == 1
     assert "data/synthetic/ddpm.parquet" in result.output
     assert "dvc repro sample@ddpm" in result.output
-    assert not (project / "metrics/evaluate_vae.json").exists()  # nothing written for any model
+    assert not (project / "metrics/evaluate_ddpm.json").exists()  # nothing written for the model
+    assert not (project / "data/evaluation/ddpm.json").exists()
+    assert evaluate(project, "vae").exit_code == 0  # the other model is not held back
+    result = compare(project)
+    assert result.exit_code == 1
+    assert "evaluate@ddpm" in result.output
     assert not (project / "metrics/report.md").exists()
+
+
+def test_compare_refuses_an_evaluation_of_another_dataset(project: Path):
+    assert cli(project).exit_code == 0
+    summary = project / "data/evaluation/vae.json"
+    summary.write_text(summary.read_text().replace('"dataset": "ed_trauma_sim"', '"dataset": "neiss"'))
+    result = compare(project)
+    assert result.exit_code == 1
+    assert "dataset 'neiss'" in result.output and "dvc repro evaluate@vae" in result.output
+
+
+def test_compare_follows_base_models(project: Path):
+    """Any subset of models: the utility plot and the report list exactly base.models (with TRTR once)."""
+    assert cli(project).exit_code == 0
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["base"]["models"] = ["ddpm"]
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    result = compare(project)
+    assert result.exit_code == 0, result.output
+    utility = pd.read_csv(project / "metrics/plots/utility.csv")
+    assert set(utility["model"]) == {"real", "ddpm"}
+    assert (utility["setting"] == "trtr").sum() == 2  # one row per classifier (hgb, logreg)
+    report = (project / "metrics/report.md").read_text()
+    assert "| ddpm |" in report and "| vae |" not in report
 
 
 def test_synthetic_value_outside_the_spec_exits_1(project: Path):
@@ -139,9 +193,10 @@ def test_synthetic_value_outside_the_spec_exits_1(project: Path):
 
 def test_same_inputs_give_the_same_bytes(project: Path):
     assert cli(project).exit_code == 0
-    first = {p.name: p.read_bytes() for p in (project / "metrics").rglob("*") if p.is_file()}
+    outputs = [project / "metrics", project / "data/evaluation"]
+    first = {p.name: p.read_bytes() for d in outputs for p in d.rglob("*") if p.is_file()}
     assert cli(project).exit_code == 0
-    second = {p.name: p.read_bytes() for p in (project / "metrics").rglob("*") if p.is_file()}
+    second = {p.name: p.read_bytes() for d in outputs for p in d.rglob("*") if p.is_file()}
     assert first == second
 
 

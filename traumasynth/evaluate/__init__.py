@@ -1,4 +1,6 @@
 """Evaluation of synthetic tables and narratives: fidelity, utility, privacy risk, narrative quality.
 
-Entry point: ``traumasynth.evaluate.run.run_evaluation`` (called by ``stages/evaluate.py``).
+Entry points: ``traumasynth.evaluate.run.run_model_evaluation`` (one model, called by
+``stages/evaluate.py``) and ``traumasynth.evaluate.compare.compare_models`` (all models side by
+side, called by ``stages/compare.py``).
 """

@@ -135,12 +135,15 @@ def read_narratives(path: Path, *, model: str) -> pd.DataFrame:
     return df
 
 
-def load_model_inputs(*, model: str, paths: InputPaths, spec: DatasetSpec) -> ModelInputs:
-    """Read one model's files (``check_inputs`` has run: required files exist)."""
+def load_model_inputs(*, model: str, paths: InputPaths, spec: DatasetSpec, narrated: bool = True) -> ModelInputs:
+    """Read one model's files (``check_inputs`` has run: required files exist).
+
+    ``narrated`` false (a peer) leaves narratives out even when a file of that name exists.
+    """
     train_path = paths.stage_metrics("train", model)
     narr_path = paths.narratives(model)
     narr_metrics = paths.stage_metrics("narrate", model)
-    narratives = read_narratives(narr_path, model=model) if narr_path.is_file() else None
+    narratives = read_narratives(narr_path, model=model) if narrated and narr_path.is_file() else None
     if narratives is not None and narratives.empty:  # narrate.n_rows: 0, a table-only run
         narratives = None
     return ModelInputs(
@@ -151,6 +154,6 @@ def load_model_inputs(*, model: str, paths: InputPaths, spec: DatasetSpec) -> Mo
         sample_metrics=read_json(paths.stage_metrics("sample", model)),
         train_metrics=read_json(train_path) if train_path.is_file() else None,
         narratives=narratives,
-        narrate_metrics=read_json(narr_metrics) if narr_metrics.is_file() else None,
+        narrate_metrics=read_json(narr_metrics) if narratives is not None and narr_metrics.is_file() else None,
         narrative_id=narrative_id_column(narratives, spec=spec, path=narr_path) if narratives is not None else None,
     )

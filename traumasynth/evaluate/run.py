@@ -1,8 +1,9 @@
-"""The ``evaluate`` stage: every model's fidelity, utility, privacy risk and narrative quality.
+"""The ``evaluate`` stage: one model's fidelity, utility, privacy risk and narrative quality.
 
-``run_evaluation`` checks all inputs first, computes everything in memory, then writes
-``metrics/evaluate_<model>.json``, the plot CSVs and ``metrics/report.md`` (each atomically),
-so a failure leaves no half-updated set of metrics behind.
+``run_model_evaluation`` checks the model's inputs first, computes everything in memory, then
+writes ``metrics/evaluate_<model>.json``, the model's plot CSVs and its summary
+(``data/evaluation/<model>.json``, read by the ``compare`` stage), each atomically, so a
+failure leaves no half-updated set of metrics behind.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from traumasynth.errors import DataError
 from traumasynth.evaluate import fidelity, plots
 from traumasynth.evaluate.inputs import InputPaths, ModelInputs, check_inputs, load_model_inputs
 from traumasynth.evaluate.privacy_risk import assess_privacy_risk
-from traumasynth.evaluate.report import render_report
+from traumasynth.evaluate.summary import ModelSummary
 from traumasynth.evaluate.text import narrative_metrics
 from traumasynth.evaluate.utility import (
     ClassifierName,
@@ -33,7 +34,7 @@ from traumasynth.evaluate.utility import (
     rare_classes,
     train_and_score,
 )
-from traumasynth.io import write_json_atomic, write_text_atomic
+from traumasynth.io import write_json_atomic
 from traumasynth.params import FrozenParams
 from traumasynth.prepare import read_split
 from traumasynth.spec import DatasetSpec
@@ -67,12 +68,12 @@ class EvaluateParams(FrozenParams):
 
 
 @dataclass(frozen=True)
-class OutputPaths:
-    """Where the stage writes: one JSON per model in ``metrics_dir``, plot CSVs, the report."""
+class ModelOutputs:
+    """Where one model's evaluation writes: its metrics JSON, its plot CSVs, its summary for ``compare``."""
 
-    metrics_dir: Path
+    metrics: Path
     plots_dir: Path
-    report: Path
+    summary: Path
 
 
 @dataclass
@@ -284,72 +285,64 @@ def evaluate_model(
     )
 
 
-def run_evaluation(
+def run_model_evaluation(
     *,
     spec: DatasetSpec,
-    models: tuple[str, ...],
+    model: str,
+    narrated: bool,
     seed: int,
     params: EvaluateParams,
     inputs: InputPaths,
-    outputs: OutputPaths,
-    peers: tuple[str, ...] = (),
-) -> dict[str, dict[str, Any]]:
-    """Evaluate every model and write its metrics, the plot data and the report.
+    outputs: ModelOutputs,
+) -> dict[str, Any]:
+    """Evaluate one model and write its metrics, its plot data and its summary for ``compare``.
 
     Args:
-        models: our synthesizers (``base.models``); their narratives are required unless
-            ``params.require_narratives`` is false.
-        peers: baselines fitted by the ``baselines`` stage, scored the same way; they have no
-            narratives.
+        model: a synthesizer of ``base.models`` or a peer of ``baselines.peers``.
+        narrated: the model's narratives are evaluated (required unless
+            ``params.require_narratives`` is false); false for peers, which have none.
 
     Returns:
-        The metrics written to ``<metrics_dir>/evaluate_<model>.json``, by model.
+        The metrics written to ``outputs.metrics``.
 
     Raises:
         DataError: an input is missing (the message names the stage to run) or unusable.
         SchemaError: a table does not match the dataset specification.
     """
-    narrated = models if params.require_narratives else ()
-    check_inputs(models=models + peers, paths=inputs, narrated=narrated)
-    models = models + tuple(p for p in peers if p not in models)
+    needs_narratives = (model,) if narrated and params.require_narratives else ()
+    check_inputs(models=(model,), paths=inputs, narrated=needs_narratives)
     train = read_split(inputs.prepared_dir / "train.parquet", spec=spec)
     test = read_split(inputs.prepared_dir / "test.parquet", spec=spec)
     encoder = TableEncoder(spec)
     rare = rare_classes(encoder.encode(train).y, classes=spec.classes, threshold=params.rare_class_share)
-    log.info("evaluating %s on %d train / %d test rows; rare classes: %s", ", ".join(models), len(train), len(test),
+    log.info("evaluating %s on %d train / %d test rows; rare classes: %s", model, len(train), len(test),
              ", ".join(rare) or "none")  # fmt: skip
-    loaded = [load_model_inputs(model=m, paths=inputs, spec=spec) for m in models]
-    empty = [inputs.narratives(li.model) for li in loaded if li.model in narrated and li.narratives is None]
-    if empty:
+    loaded = load_model_inputs(model=model, paths=inputs, spec=spec, narrated=narrated)
+    if needs_narratives and loaded.narratives is None:
         raise DataError(
-            f"Narratives files without rows: {', '.join(map(str, empty))} (narrate.n_rows is 0). "
-            "Set narrate.n_rows above 0 and rerun narrate, or evaluate tables only with "
-            "evaluate.require_narratives=false."
+            f"{inputs.narratives(model)} has no rows (narrate.n_rows is 0). Set narrate.n_rows above 0 and "
+            "rerun narrate, or evaluate tables only with evaluate.require_narratives=false."
         )
-    results: dict[str, ModelEvaluation] = {}
     # One thread by default: OpenMP trees on a shared machine slow down many-fold when oversubscribed.
-    with (
-        threadpool_limits(limits=params.threads),
-        tqdm(total=1 + 4 * len(models), desc="evaluate", unit="step") as progress,
-    ):
+    with threadpool_limits(limits=params.threads), tqdm(total=5, desc=f"evaluate {model}", unit="step") as progress:
         progress.set_postfix_str("TRTR")
         trtr = train_and_score(
             train=train, test=test, encoder=encoder, classifiers=params.classifiers, hgb_max_iter=params.hgb_max_iter,
             n_bootstrap=params.bootstrap, seed=seed,
         )  # fmt: skip
         progress.update()
-        for model_inputs in loaded:
-            results[model_inputs.model] = evaluate_model(
-                model_inputs, train=train, test=test, trtr=trtr, rare=rare, spec=spec, encoder=encoder,
-                params=params, seed=seed, progress=progress,
-            )  # fmt: skip
-    utility_rows = _utility_rows("real", {"trtr": trtr})
-    for model, result in results.items():
-        write_json_atomic(result.metrics, outputs.metrics_dir / f"evaluate_{model}.json")
-        for name, frame in result.plots.items():
-            plots.write_plot(frame, path=outputs.plots_dir / name)
-        utility_rows += result.utility_rows
-    plots.write_plot(pd.DataFrame(utility_rows), path=outputs.plots_dir / "utility.csv")
-    metrics = {m: r.metrics for m, r in results.items()}
-    write_text_atomic(render_report(results=metrics, dataset=spec.name, rare=rare), outputs.report)
-    return metrics
+        result = evaluate_model(
+            loaded, train=train, test=test, trtr=trtr, rare=rare, spec=spec, encoder=encoder, params=params,
+            seed=seed, progress=progress,
+        )  # fmt: skip
+    summary = ModelSummary(
+        model=model,
+        dataset=spec.name,
+        rare_classes=rare,
+        utility_rows=_utility_rows("real", {"trtr": trtr}) + result.utility_rows,
+    )
+    write_json_atomic(result.metrics, outputs.metrics)
+    for name, frame in result.plots.items():
+        plots.write_plot(frame, path=outputs.plots_dir / name)
+    write_json_atomic(summary.to_json(), outputs.summary)
+    return result.metrics
