@@ -1,0 +1,158 @@
+"""The real pipeline, end to end, on a small simulated table: what the stages write is what the tools read.
+
+One module-scoped run of `dvc repro` in a copy of this repository (tracked and untracked, not
+ignored files, as a fresh clone has them), with small settings. The tests then use that run's
+own outputs: `dvc metrics`, the review page (in headless Chromium) and experiments over other
+sets of models with `dvc exp run -S base.models=[...]`, with no edit of `dvc.yaml`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+DVC = str(BIN / "dvc")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ITEMS_PER_SOURCE = 3
+
+#: Small settings on top of params.yaml: a 2,500-row cohort, two epochs, three one-candidate notes.
+SMALL = {
+    "prepare": {"n_rows": 2500, "min_class_rows": 5},
+    "train_dp_tabular": {"epochs": 2},
+    "sample": {"augment_target": 60},
+    "narrate": {"n_rows": ITEMS_PER_SOURCE, "n_candidates": 1, "max_tokens": 40, "shard_size": 2},
+    "evaluate": {
+        "bootstrap": 20, "hgb_max_iter": 20, "discriminator_rows": 300, "privacy_rows": 200, "text_rows": 50,
+        "text_max_features": 500,
+    },
+    "review": {"n_items_per_source": ITEMS_PER_SOURCE},
+}  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    # Stage commands call `python` and `dvc`: the test's environment. One thread each: CI boxes are small.
+    return {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OMP_NUM_THREADS": "1",
+        "GIT_AUTHOR_NAME": "test",
+        "GIT_AUTHOR_EMAIL": "test@example.org",
+        "GIT_COMMITTER_NAME": "test",
+        "GIT_COMMITTER_EMAIL": "test@example.org",
+    }
+
+
+def run(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(list(args), cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, (
+        f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
+    return proc
+
+
+def _copy_checkout(dest: Path) -> None:
+    """The files a fresh clone has (plus uncommitted work), without outputs, caches or lock."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        src = REPO / name
+        if not src.is_file() or name == "dvc.lock" or name.startswith(("metrics/", "data/", "models/")):
+            continue
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest / name)
+    (dest / "metrics").mkdir(exist_ok=True)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A repository copy after a full `dvc repro` with the small settings, committed."""
+    if not (BIN / "dvc").is_file():
+        pytest.skip("dvc is not installed beside this Python")
+    root = tmp_path_factory.mktemp("pipeline")
+    _copy_checkout(root)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for section, values in SMALL.items():
+        params[section].update(values)
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(root, "git", "init", "-q")
+    run(root, DVC, "repro", timeout=1800)
+    run(root, "git", "add", "-A")
+    run(root, "git", "commit", "-qm", "small run")
+    yield root
+
+
+def test_repro_writes_every_declared_output_and_is_up_to_date(pipeline: Path) -> None:
+    for model in ("vae", "ddpm"):
+        for name in (
+            f"metrics/train_{model}.json", f"metrics/sample_{model}.json", f"metrics/narrate_{model}.json",
+            f"metrics/evaluate_{model}.json", f"data/evaluation/{model}.json", f"metrics/plots/recall_{model}.csv",
+        ):  # fmt: skip
+            assert (pipeline / name).is_file(), name
+    report = (pipeline / "metrics/report.md").read_text()
+    assert "| vae |" in report and "| ddpm |" in report
+    status = run(pipeline, DVC, "status")
+    assert "up to date" in status.stdout
+
+
+def test_dvc_metrics_show_and_diff_print_no_warning(pipeline: Path) -> None:
+    shown = run(pipeline, DVC, "metrics", "show", "--json")
+    assert "failed to load" not in shown.stdout + shown.stderr
+    metrics = json.loads(shown.stdout)
+    files = next(iter(metrics.values()))["data"]
+    assert "metrics/evaluate_vae.json" in files and "metrics/evaluate_ddpm.json" in files
+    diff = run(pipeline, DVC, "metrics", "diff")
+    assert "failed to load" not in diff.stdout + diff.stderr
+
+
+def test_review_page_from_the_pipeline_outputs(pipeline: Path) -> None:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
+    )
+    built = run(pipeline, sys.executable, "stages/review.py", "build")
+    n_items = 2 * ITEMS_PER_SOURCE  # the simulator is not public: synthetic records only
+    assert f"({n_items} records" in built.stdout
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        page.goto((pipeline / "review/page.html").as_uri())
+        assert page.locator("#record-heading").inner_text() == f"Record 1 of {n_items}"
+        seen = set()
+        for _ in range(n_items):
+            seen.add(page.locator("#item-id").inner_text())
+            assert len(page.locator("#narrative").inner_text().split()) >= 3  # a note from narrate
+            assert page.locator("#record-fields").inner_text().count("\n") >= 5  # the row's fields
+            page.keyboard.press("j")
+        browser.close()
+    assert len(seen) == n_items
+
+
+@pytest.mark.parametrize("models", [["ddpm"], ["vae", "ddpm", "marginals"]])
+def test_any_set_of_models_runs_with_set_params_alone(pipeline: Path, models: list[str]) -> None:
+    """`dvc exp run -S base.models=[...]` leaves the experiment's results in the workspace."""
+    run(pipeline, DVC, "exp", "run", "-S", f"base.models=[{','.join(models)}]", timeout=1800)
+    report = (pipeline / "metrics/report.md").read_text()
+    listed = {line.split("|")[1].strip() for line in report.splitlines() if line.startswith("| ") and "---" not in line}
+    assert listed - {"model"} == set(models)
+    for model in models:
+        assert (pipeline / f"metrics/evaluate_{model}.json").is_file(), model
+    shown = run(pipeline, DVC, "metrics", "show")
+    assert "failed to load" not in shown.stdout + shown.stderr
+    assert "up to date" in run(pipeline, DVC, "status").stdout
