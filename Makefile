@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup setup-dev repro test lint bench bench-train browser clean
+.PHONY: setup setup-dev repro test lint bench bench-train browser plots-template clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,14 +39,19 @@ test: setup-dev browser
 	$(BIN)/pytest
 
 lint: setup-dev
-	$(BIN)/ruff check traumasynth stages tests benchmarks
-	$(BIN)/ruff format --check traumasynth stages tests benchmarks
+	$(BIN)/ruff check traumasynth stages tests benchmarks tools
+	$(BIN)/ruff format --check traumasynth stages tests benchmarks tools
 
 bench: setup-dev
 	$(BIN)/python benchmarks/run_all.py
 
 bench-train: setup-dev
 	$(BIN)/python benchmarks/bench_train.py
+
+# .dvc/plots/offline.html: DVC's plot page with vega, vega-lite and vega-embed inlined (from npm,
+# pinned versions, sha512 checked), so `dvc plots show` draws without network. Needs network.
+plots-template: | $(BIN)/python
+	$(BIN)/python tools/plots_template.py
 
 clean:
 	rm -rf $(VENV)

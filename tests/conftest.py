@@ -59,3 +59,11 @@ def load_stage(name: str):
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module.app
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless system Chromium through Playwright (tests/browser.py); skips when either is missing."""
+    from tests.browser import launch_chromium
+
+    yield from launch_chromium()

@@ -1,4 +1,4 @@
-"""The review page in a real headless Chromium (Debian's `chromium` package, driven by Playwright).
+"""The review page in a real headless Chromium (the `browser` fixture, tests/browser.py).
 
 CI needs: `apt-get install -y chromium` and `pip install playwright` (no `playwright install`:
 the system browser is used). Without them these tests skip, saying which is missing.
@@ -6,13 +6,12 @@ the system browser is used). Without them these tests skip, saying which is miss
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from tests.browser import Watch
 from tests.review.conftest import MODELS, write_inputs
 from traumasynth.review.ingest import read_key, read_ratings
 from traumasynth.review.page import build_review_page
@@ -20,30 +19,6 @@ from traumasynth.review.params import ReviewParams
 from traumasynth.spec import DatasetSpec
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
-    )
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -60,21 +35,6 @@ def review_page(tmp_path_factory: pytest.TempPathFactory, public_spec: DatasetSp
         key_path=root / "review" / "key.json",
     )
     return root / "review"
-
-
-class Watch:
-    """Console errors, uncaught exceptions and any request leaving the file."""
-
-    def __init__(self, page) -> None:
-        self.errors: list[str] = []
-        self.requests: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-        page.on("request", lambda r: self.requests.append(r.url))
-
-    def check(self) -> None:
-        assert self.errors == []
-        assert [u for u in self.requests if not u.startswith(("file://", "blob:", "data:"))] == []
 
 
 def test_rate_reload_and_export(browser, review_page: Path, tmp_path: Path) -> None:
