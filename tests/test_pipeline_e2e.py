@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
 from tests.conftest import REPO
+from traumasynth.release import CARD_FIELDS, NARRATIVE_COLUMNS, release_files
+from traumasynth.spec import load_spec
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +111,25 @@ def test_repro_writes_every_declared_output_and_is_up_to_date(pipeline: Path) ->
     assert "| vae |" in report and "| ddpm |" in report
     status = run(pipeline, DVC, "status")
     assert "up to date" in status.stdout
+
+
+def test_release_holds_only_dp_outputs_and_the_public_spec(pipeline: Path) -> None:
+    """Every file and field of release/ has a provenance (traumasynth.release); nothing exact leaves."""
+    out = pipeline / "release"
+    models = ("vae", "ddpm")
+    assert {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} == set(release_files(models))
+    card = json.loads((out / "privacy.json").read_text())
+    assert set(card) == set(CARD_FIELDS)
+    assert card["differentially_private"] and card["epsilon"] <= 2 * 3.0
+    spec = load_spec(pipeline / "release/dataset_spec.yaml")
+    allowed = {c.name for c in spec.modelled_columns} | ({spec.id_column.name} if spec.id_column else set())
+    for model in models:
+        assert set(pd.read_parquet(out / f"synthetic/{model}.parquet").columns) <= allowed
+        assert list(pd.read_parquet(out / f"narratives/{model}.parquet").columns) == list(NARRATIVE_COLUMNS)
+    text = "\n".join(p.read_text() for p in out.rglob("*") if p.suffix in (".json", ".md", ".yaml"))
+    n_train = json.loads((pipeline / "metrics/train_vae.json").read_text())["n_rows"]
+    assert not re.search(rf"(?<![\d.]){n_train}(?![\d.])", text)
+    assert "final_loss" not in text and "loss_" not in text
 
 
 def test_dvc_metrics_show_and_diff_print_no_warning(pipeline: Path) -> None:

@@ -176,6 +176,9 @@ class DatasetSpec(BaseModel):
             Parquet file given by ``base.dataset_path`` (bring your own data),
             ``ed_trauma_sim`` runs the built-in simulator, ``neiss`` reads CPSC NEISS
             files (decoded or coded layout) and derives the mechanism label.
+        public: the real rows themselves are public (NEISS is public domain): only then may the
+            review page show real rows by default (``review.include_real: auto``). Say so only
+            for data that is published as it is.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -184,6 +187,7 @@ class DatasetSpec(BaseModel):
     version: int = 1
     description: str = Field(min_length=1)
     reader: Literal["table", "ed_trauma_sim", "neiss"] = "table"
+    public: bool = False
     columns: tuple[ColumnSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -259,8 +263,9 @@ class DatasetSpec(BaseModel):
         """sha256 of the canonical JSON form: stored with every model to refuse mismatches.
 
         Computed on each call (not cached) so that ``model_copy(update=...)`` cannot keep a stale hash.
+        ``public`` is left out: it changes who may see real rows, not what a model encodes.
         """
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(self.model_dump(mode="json", exclude={"public"}), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -17,9 +17,9 @@ MODELS = ("vae", "ddpm")
 
 @pytest.fixture(scope="session")
 def public_spec(sim_spec: DatasetSpec) -> DatasetSpec:
-    """The default spec renamed `neiss` (public) with a narrative column."""
+    """The default spec marked public (as NEISS is) with a narrative column."""
     raw = sim_spec.model_dump(mode="json")
-    raw["name"] = "neiss"
+    raw["public"] = True
     raw["columns"].append(
         {"name": "narrative", "kind": "text", "role": "narrative", "description": "Free-text narrative of the visit."}
     )

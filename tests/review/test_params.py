@@ -16,6 +16,14 @@ def test_auto_includes_real_rows_only_for_public_datasets(sim_spec: DatasetSpec,
     assert ReviewParams(include_real=False).real_included(public_spec) is False
 
 
+def test_auto_follows_the_spec_flag_not_the_dataset_name(sim_spec: DatasetSpec) -> None:
+    """A private table named `neiss` gets no real rows; a spec that says `public: true` does."""
+    renamed = sim_spec.model_copy(update={"name": "neiss"})
+    assert ReviewParams().real_included(renamed) is False
+    assert ReviewParams().real_included(sim_spec.model_copy(update={"public": True})) is True
+    assert sim_spec.model_copy(update={"public": True}).spec_hash == sim_spec.spec_hash  # models stay valid
+
+
 def test_bad_values_name_the_key(tmp_path) -> None:
     path = tmp_path / "params.yaml"
     path.write_text("review:\n  n_items_per_source: 0\n  include_real: maybe\n")

@@ -9,10 +9,6 @@ from pydantic import Field
 from traumasynth.params import FrozenParams
 from traumasynth.spec import DatasetSpec
 
-#: Datasets whose real rows are public, so they may be shown on a page that leaves the
-#: secure environment. Only these get real rows when ``include_real`` is ``auto``.
-PUBLIC_DATASETS: frozenset[str] = frozenset({"neiss"})
-
 
 class ReviewParams(FrozenParams):
     """Section ``review``.
@@ -20,7 +16,7 @@ class ReviewParams(FrozenParams):
     Attributes:
         n_items_per_source: records drawn from each source (real rows, each model).
         include_real: mix real test rows (with their real narratives) into the page:
-            ``auto`` does so only for public datasets (``neiss``); ``true`` forces it
+            ``auto`` does so only when the spec says ``public: true`` (NEISS); ``true`` forces it
             (the page then holds real patient rows: never for private data);
             ``false`` shows synthetic records only.
         seed: seed of the draw, the shuffle and the opaque item ids.
@@ -33,5 +29,5 @@ class ReviewParams(FrozenParams):
     def real_included(self, spec: DatasetSpec) -> bool:
         """Whether real rows go on the page for this dataset."""
         if self.include_real == "auto":
-            return spec.name in PUBLIC_DATASETS
+            return spec.public
         return bool(self.include_real)
