@@ -52,7 +52,7 @@ def main(
             ),
             out_dir=out_dir,
             secure_noise=sample.secure_noise,
-            rare_class_policy=prepare.rare_class_policy,
+            rare_class_policy=prepare.merge_description(),
         )
     total = "not private" if card["epsilon"] is None else f"(ε {card['epsilon']:.4g}, δ {card['delta']:.3g})"
     log.info("released %s in %s: %s", ", ".join(base.models), out_dir, total)

@@ -186,20 +186,36 @@ def test_rare_class_error_or_merge(tmp_path, spec):
     df = mini_rows()
     df.loc[df.index[df["mechanism"] == "road"][5:], "mechanism"] = "fall"  # 5 road rows left
     path = write_csv(tmp_path, df)
-    with pytest.raises(DataError, match=r"'road' \(5 rows\).*rare_class_policy: merge"):
+    with pytest.raises(DataError, match=r"'road' \(5 rows\).*prepare.merge_classes"):
         run(spec, path)
-    merged = prepare_dataset(
-        spec=spec, params=PARAMS.model_copy(update={"rare_class_policy": "merge"}), dataset_path=path, seed=3
-    )
+    merge = {"rare_class_policy": "merge", "merge_classes": ("road",)}
+    merged = prepare_dataset(spec=spec, params=PARAMS.model_copy(update=merge), dataset_path=path, seed=3)
     assert merged.merged_classes == ("road",)
     assert "road" not in set(merged.train["mechanism"])
-    with pytest.raises(DataError, match="not a class"):
+    with pytest.raises(DataError, match="not classes: misc"):
         prepare_dataset(
-            spec=spec,
-            params=PARAMS.model_copy(update={"rare_class_policy": "merge", "merge_into": "misc"}),
-            dataset_path=path,
-            seed=3,
+            spec=spec, params=PARAMS.model_copy(update={**merge, "merge_into": "misc"}), dataset_path=path, seed=3
         )
+    with pytest.raises(DataError, match="needs `prepare.merge_classes`"):  # merge without naming the classes
+        prepare_dataset(
+            spec=spec, params=PARAMS.model_copy(update={"rare_class_policy": "merge"}), dataset_path=path, seed=3
+        )
+
+
+def test_merge_does_not_depend_on_the_counts(tmp_path, spec):
+    """Named classes are folded however many rows they have: one row more or less relabels nothing else."""
+    df = mini_rows()
+    merge = PARAMS.model_copy(update={"rare_class_policy": "merge", "merge_classes": ("road",)})
+    labels = []
+    for name, rows in (("all", df), ("one_less", df.drop(df.index[df["mechanism"] == "road"][0]))):
+        (tmp_path / name).mkdir()
+        data = prepare_dataset(spec=spec, params=merge, dataset_path=write_csv(tmp_path / name, rows), seed=3)
+        assert data.merged_classes == ("road",)
+        labels.append(pd.concat(data.splits().values())["mechanism"].value_counts().to_dict())
+    assert "road" not in labels[0] and "road" not in labels[1]
+    assert labels[0]["other"] - labels[1]["other"] == 1  # only the removed row's label differs
+    assert {k: v for k, v in labels[0].items() if k != "other"} == {k: v for k, v in labels[1].items() if k != "other"}
+    assert merge.merge_description().startswith("merge: road folded into other")
 
 
 def test_params_reject_impossible_split():

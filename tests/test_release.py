@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import DATASETS
 from traumasynth.datasets.ed_trauma_sim import simulate
 from traumasynth.errors import DataError
+from traumasynth.prepare import PrepareParams
 from traumasynth.privacy.plan import SGDShape, plan_budget
 from traumasynth.release import CARD_FIELDS, NARRATIVE_COLUMNS, ReleaseInputs, build_release, release_files
 from traumasynth.spec import DatasetSpec
@@ -79,12 +80,13 @@ def test_a_model_without_dp_makes_the_card_say_not_private(tmp_path: Path, sim_s
     assert "NOT PRIVATE" in (tmp_path / "rel/PRIVACY.md").read_text()
 
 
-def test_merge_policy_is_named_as_not_covered(tmp_path: Path, sim_spec: DatasetSpec) -> None:
+def test_merge_policy_is_on_the_card(tmp_path: Path, sim_spec: DatasetSpec) -> None:
     _stage_outputs(tmp_path, sim_spec, "vae", epsilon=1.0)
+    policy = PrepareParams(rare_class_policy="merge", merge_classes=("work",), merge_into="fall").merge_description()
     card = build_release(
-        spec=sim_spec, models=("vae",), inputs=_inputs(tmp_path), out_dir=tmp_path / "rel", rare_class_policy="merge"
+        spec=sim_spec, models=("vae",), inputs=_inputs(tmp_path), out_dir=tmp_path / "rel", rare_class_policy=policy
     )
-    assert "exact class counts" in card["not_covered"][0]
+    assert card["rare_class_policy"] == "merge: work folded into fall (named in params, not from counts)"
 
 
 def test_missing_narratives_leave_the_previous_release_whole(tmp_path: Path, sim_spec: DatasetSpec) -> None:

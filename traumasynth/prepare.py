@@ -36,6 +36,14 @@ class PrepareParams(FrozenParams):
     min_class_rows: int = Field(default=20, ge=3)
     rare_class_policy: Literal["error", "merge"] = "error"
     merge_into: str = "other"
+    merge_classes: tuple[str, ...] = ()
+
+    def merge_description(self) -> str:
+        """The policy in words, for the privacy card."""
+        if self.rare_class_policy == "error":
+            return "error: a class with too few rows stops prepare; nothing is merged"
+        named = ", ".join(self.merge_classes)
+        return f"merge: {named} folded into {self.merge_into} (named in params, not from counts)"
 
     @model_validator(mode="after")
     def _check_sizes(self) -> PrepareParams:
@@ -60,40 +68,47 @@ class PreparedData:
 def handle_rare_classes(
     df: pd.DataFrame, *, spec: DatasetSpec, params: PrepareParams
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Apply ``rare_class_policy`` to the classes with fewer than ``min_class_rows`` rows.
+    """Fold ``merge_classes`` into ``merge_into`` (policy ``merge``); refuse any class still rare.
 
-    Classes with no row at all are left alone: the spec lists every public category,
-    and a class absent from one hospital's data is not an error. A class with a few
-    rows is: a stratified split cannot place it in every split, and a generative model
-    would memorise it.
+    Which classes merge is named in advance (public knowledge: "burns are too few in any ED"),
+    never chosen from the counts: a merge decided on exact counts would relabel rows whenever
+    one row more or less crosses the threshold, outside ε. Classes with no row at all are left
+    alone: the spec lists every public category, and a class absent from one hospital's data is
+    not an error. A class with a few rows is: a stratified split cannot place it in every split,
+    and a generative model would memorise it.
 
     Raises:
-        DataError: a rare class under policy ``error``, or a ``merge_into`` class that is
-            not a category of the target.
+        DataError: a rare class not named in ``merge_classes``, or a merge that names classes
+            the target does not have.
     """
     target = spec.target.name
+    merged: tuple[str, ...] = ()
+    if params.rare_class_policy == "merge":
+        unknown = [c for c in (*params.merge_classes, params.merge_into) if c not in spec.classes]
+        if unknown or not params.merge_classes:
+            raise DataError(
+                f"`prepare.rare_class_policy: merge` needs `prepare.merge_classes` (the classes to fold, named in "
+                f"advance) and `prepare.merge_into`, all classes of '{target}'"
+                + (f"; not classes: {', '.join(unknown)}" if unknown else "")
+                + f". Choose from: {', '.join(spec.classes)}."
+            )
+        if params.merge_into in params.merge_classes:
+            raise DataError(f"`prepare.merge_into` ('{params.merge_into}') cannot be one of `prepare.merge_classes`.")
+        df = df.copy()
+        df.loc[df[target].isin(params.merge_classes), target] = params.merge_into
+        merged = tuple(params.merge_classes)
+        log.info("Folded classes %s into '%s' (prepare.merge_classes)", ", ".join(merged), params.merge_into)
     counts = df[target].value_counts()
     rare = sorted(c for c, n in counts.items() if 0 < n < params.min_class_rows)
-    if not rare:
-        return df, ()
-    described = ", ".join(f"'{c}' ({counts[c]} rows)" for c in rare)
-    if params.rare_class_policy == "error":
+    if rare:
+        described = ", ".join(f"'{c}' ({counts[c]} rows)" for c in rare)
         raise DataError(
             f"Target '{target}' has classes with fewer than {params.min_class_rows} rows: {described}. "
             "Collect more rows, lower `prepare.min_class_rows`, or set `prepare.rare_class_policy: merge` "
-            f"to fold them into `prepare.merge_into` ('{params.merge_into}')."
+            f"with these classes in `prepare.merge_classes` to fold them into `prepare.merge_into` "
+            f"('{params.merge_into}')."
         )
-    if params.merge_into not in spec.classes:
-        raise DataError(
-            f"`prepare.merge_into` is '{params.merge_into}', which is not a class of '{target}'. "
-            f"Choose one of: {', '.join(spec.classes)}."
-        )
-    if params.merge_into in rare:
-        raise DataError(f"Cannot merge {described} into '{params.merge_into}': that class is rare too.")
-    out = df.copy()
-    out.loc[out[target].isin(rare), target] = params.merge_into
-    log.warning("Merged rare classes %s into '%s'", described, params.merge_into)
-    return out, tuple(rare)
+    return df, merged
 
 
 def split_table(df: pd.DataFrame, *, spec: DatasetSpec, params: PrepareParams, seed: int) -> PreparedData:

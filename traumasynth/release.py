@@ -65,7 +65,7 @@ CARD_FIELDS = {
     "composition_across_models": "how the models' budgets were composed",
     "models": "per model: its (ε, δ), its composition rule and every mechanism with its parameters",
     "noise": "where the noise came from",
-    "rare_class_policy": "how rare classes were handled (merge reads exact counts: see not_covered)",
+    "rare_class_policy": "how rare classes were handled (merges are named in params, never chosen from counts)",
     "not_covered": "limits of the guarantee",
     "files": "every file of the folder and its provenance",
 }
@@ -108,12 +108,6 @@ def privacy_card(
     per_model = {m: _model_card(m, metrics_dir=metrics_dir) for m in models}
     private = all(card["differentially_private"] for card in per_model.values())
     not_covered = list(NOT_COVERED)
-    if rare_class_policy == "merge":
-        not_covered.insert(
-            0,
-            "prepare.rare_class_policy is `merge`: which classes were merged was decided on exact class counts, "
-            "outside ε. Name the merged classes in the spec (public knowledge) instead.",
-        )
     card: dict[str, Any] = {
         "dataset": spec.name,
         "differentially_private": private,
@@ -188,7 +182,7 @@ def build_release(
     inputs: ReleaseInputs,
     out_dir: Path,
     secure_noise: bool = False,
-    rare_class_policy: str = "error",
+    rare_class_policy: str = "error: nothing is merged",
 ) -> dict[str, Any]:
     """Write ``out_dir`` (swapped in whole: a failure leaves the previous release) and return the card.
 
