@@ -27,9 +27,11 @@ current torch.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,6 +220,24 @@ def _batch_size_of(batch: tuple[torch.Tensor, ...]) -> int:
     return int(batch[0].shape[0])
 
 
+def _understood_opacus_warnings(fn: Callable[..., TrainResult]) -> Callable[..., TrainResult]:
+    """Run ``fn`` without the Opacus warnings we understand; any other warning still shows."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> TrainResult:
+        with warnings.catch_warnings():
+            # Our noise is keyed by the custodian's secret (traumasynth.privacy.keys), which Opacus cannot see.
+            warnings.filterwarnings("ignore", message="Secure RNG turned off", category=UserWarning)
+            # Ghost clipping's second backward pass has no input needing gradients: the hook fires as designed.
+            warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)
+            # The PRV accountant's internal RDP bound (it only sizes the PRV domain) at the edge of its orders.
+            warnings.filterwarnings("ignore", message="Optimal order is the largest alpha", category=UserWarning)
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_understood_opacus_warnings
 def train_dp(
     *,
     task: DPTask,
