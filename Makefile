@@ -49,7 +49,7 @@ bench-train: setup-dev
 	$(BIN)/python benchmarks/bench_train.py
 
 # Empirical privacy audit (docs/privacy.md): a lower bound on ε for vae and ddpm on the simulator at
-# train_dp_tabular.epsilon, 1000 canaries; not a dvc stage. About 45 s + 3 min on 2 CPU cores.
+# train_dp_tabular.epsilon, 1000 canaries; not a dvc stage. About 1 + 4 minutes on one CPU thread.
 audit: setup
 	$(BIN)/python benchmarks/privacy_audit.py ed_trauma_sim vae --canaries 1000 --out metrics/audit_vae.json
 	$(BIN)/python benchmarks/privacy_audit.py ed_trauma_sim ddpm --canaries 1000 --out metrics/audit_ddpm.json
