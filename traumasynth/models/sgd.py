@@ -25,11 +25,13 @@ import logging
 from abc import abstractmethod
 
 import numpy as np
+import pandas as pd
 import torch
 from pydantic import Field
 from torch.utils.data import TensorDataset
 
 from traumasynth.encoding import EncodedTable
+from traumasynth.errors import NotFittedError
 from traumasynth.models.base import Synthesizer
 from traumasynth.models.codec import GridCodec
 from traumasynth.models.marginals import MarginalsSynthesizer
@@ -111,6 +113,33 @@ class DPSGDSynthesizer(Synthesizer):
             prior_share=self.config.prior_share,
             sgd=SGDShape.for_loader(n_rows=n_rows, batch_size=run.batch_size, epochs=run.epochs),
         )
+
+    def per_example_loss(self, data: pd.DataFrame, *, draws: int = 16, seed: int = 0) -> np.ndarray:
+        """Each row's training loss under the fitted network, averaged over ``draws`` noise draws: ``[N]``.
+
+        The criterion DP-SGD minimised (the VAE's negative ELBO, the DDPM's denoising loss) with the
+        model's own per-batch noise drawn from a generator seeded by ``seed``, so the same rows and
+        seed give the same losses. Lower means the model fits the row better (the membership score
+        of ``traumasynth.privacy.audit``).
+
+        Raises:
+            NotFittedError: the model was neither fitted nor loaded.
+            SchemaError: ``data`` does not match the spec.
+        """
+        if not self.is_fitted:
+            raise NotFittedError(f"The {self.name} synthesizer is not trained. Call fit() or load() first.")
+        codes = self.codec.to_codes(self.encoder.encode(data))
+        batch = (torch.from_numpy(codes.x_num), torch.from_numpy(codes.x_cat), torch.from_numpy(codes.y))
+        task = self._task()
+        task.criterion.reduction = "none"
+        generator = torch.Generator().manual_seed(seed)
+        self.network.eval()
+        total = torch.zeros(len(codes), dtype=torch.float64)
+        with torch.no_grad():
+            for _ in range(draws):
+                inputs, target = task.make_batch(batch, generator)
+                total += task.criterion(self.network(*inputs), target).double()  # [N]
+        return (total / draws).numpy()
 
     def _fit(self, enc: EncodedTable, *, params: TrainParams, device: torch.device, seed: int) -> TrainResult:
         run = effective_params(params, self.config, n_rows=len(enc))
