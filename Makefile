@@ -45,6 +45,7 @@ test: setup-dev browser
 lint: setup-dev
 	$(BIN)/ruff check traumasynth stages tests benchmarks tools
 	$(BIN)/ruff format --check traumasynth stages tests benchmarks tools
+	$(BIN)/mypy
 
 bench: setup-dev
 	$(BIN)/python benchmarks/run_all.py

@@ -301,7 +301,7 @@ class TableEncoder:
             if col.kind == "categorical":
                 out[col.name] = self._decode_categorical(enc.x_cat[:, cat_pos[col.name]], col)
             elif col.kind == "datetime":
-                parts = {p: enc.x_num[:, num_pos[f"{col.name}.{p}"]] for p in col.parts or ()}
+                parts: dict[str, np.ndarray] = {p: enc.x_num[:, num_pos[f"{col.name}.{p}"]] for p in col.parts or ()}
                 out[col.name] = self._decode_datetime(parts, col, missing, rng)
             else:
                 out[col.name] = self._decode_numeric(enc.x_num[:, num_pos[col.name]], col, missing)

@@ -244,8 +244,8 @@ def from_sdv_frame(df: pd.DataFrame, *, spec: DatasetSpec) -> pd.DataFrame:
             stamps = pd.to_datetime(series, errors="coerce")
             out[col.name] = stamps.clip(pd.Timestamp(low), pd.Timestamp(high)).astype("datetime64[ns]")
         else:
-            low, high = col.numeric_bounds
-            values = pd.to_numeric(series, errors="coerce").astype("float64").clip(low, high)
+            lo, hi = col.numeric_bounds
+            values = pd.to_numeric(series, errors="coerce").astype("float64").clip(lo, hi)
             out[col.name] = values.round().astype("Int64") if col.kind == "integer" else values
     frame = pd.DataFrame(out)
     return validate(frame, spec, columns=list(frame.columns), what="peer synthetic table")

@@ -112,14 +112,15 @@ class ColumnSpec(BaseModel):
             if self.bounds is None:
                 raise ValueError(f"{where}: a {self.kind} column needs `bounds: [low, high]`")
             low, high = self.bounds
-            if not isinstance(low, int | float) or not low < high:
+            if not isinstance(low, int | float) or not isinstance(high, int | float) or not low < high:
                 raise ValueError(f"{where}: `bounds` must be two numbers with low < high, got {list(self.bounds)}")
             if self.transform == "log1p" and low < 0:
                 raise ValueError(f"{where}: `transform: log1p` needs bounds >= 0")
         elif self.kind == "datetime":
-            if self.bounds is None or not all(isinstance(b, dt.date) for b in self.bounds):
+            first, last = self.bounds if self.bounds is not None else (None, None)
+            if not isinstance(first, dt.date) or not isinstance(last, dt.date):
                 raise ValueError(f"{where}: a datetime column needs `bounds: [YYYY-MM-DD, YYYY-MM-DD]`")
-            if not self.bounds[0] < self.bounds[1]:
+            if not first < last:
                 raise ValueError(f"{where}: datetime `bounds` must be increasing")
             if not self.parts:
                 raise ValueError(f"{where}: a datetime column needs `parts` (e.g. [year, month, weekday])")

@@ -118,3 +118,27 @@ def test_under_dp_a_short_run_does_not_fall_below_the_floor(sim_spec, small_tabl
     floor = _association("marginals", small_table, sim_spec, 8.0)
     vae = _association("vae", small_table, sim_spec, 8.0)
     assert vae < floor + 0.01, (vae, floor)
+
+
+@pytest.mark.parametrize("model_name", ["vae", "ddpm"])
+def test_unconditional_sample_takes_the_priors_class_mix_and_the_folder_keeps_no_exact_statistic(
+    model_name, sim_spec, sim_rows, tmp_path
+):
+    """`sample(n)` without conditions follows the DP prior's class mix (not a uniform or untrained head)."""
+    from traumasynth.models import get_synthesizer
+
+    small = {"vae": {"hidden": (16,), "latent_dim": 2}, "ddpm": {"hidden_dims": (16,), "d_embed": 8, "timesteps": 10}}
+    cls = get_synthesizer(model_name)
+    model = cls(spec=sim_spec, config=cls.config_class(**small[model_name]))
+    model.fit(sim_rows, params=_params(epsilon=50.0), device=CPU, seed=0)
+    rows = model.sample(4000, seed=1)
+    target = sim_spec.target.name
+    real = sim_rows[target].value_counts(normalize=True)
+    drawn = rows[target].value_counts(normalize=True).reindex(real.index, fill_value=0.0)
+    assert (drawn - real).abs().max() < 0.05, (drawn - real).abs().max()
+    model.save(tmp_path / "m")
+    meta = (tmp_path / "m/meta.json").read_text()
+    for exact in ("n_rows", "final_loss", "batch_size", "rows_per_second"):
+        assert f'"{exact}"' not in meta
+    loaded = type(model).load(tmp_path / "m", spec=sim_spec)
+    assert np.allclose(loaded._class_probabilities(), model._class_probabilities())

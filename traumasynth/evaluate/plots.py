@@ -62,15 +62,15 @@ def marginals_frame(real: pd.DataFrame, synthetic: pd.DataFrame, *, spec: Datase
     """
     rows = []
     for col in categorical_columns(spec):
-        shares = zip(level_names(col), level_shares(real, col=col), level_shares(synthetic, col=col), strict=True)
-        for level, r, s in shares:
+        levels = zip(level_names(col), level_shares(real, col=col), level_shares(synthetic, col=col), strict=True)
+        for level, r, s in levels:
             rows.append({"column": col.name, "level": level, "real": float(r), "synthetic": float(s)})
     for var in numeric_variables(spec):
         low, high = var.bounds_transformed
         integer = var.part is not None or var.column.kind == "integer"
         n_bins = int(min(bins, high - low + 1)) if integer and var.column.transform == "none" else bins
         edges = np.linspace(low, high, n_bins + 1)
-        shares = []
+        shares: list[np.ndarray] = []
         for df in (real, synthetic):
             values = var.raw(df)
             if var.column.transform == "log1p":

@@ -97,7 +97,7 @@ def _mean(values: pd.Series) -> float:
 
 def _rare_mean(scores: Scores, rare: list[str]) -> float | None:
     values = [scores.recall[c].value for c in rare if c in scores.recall and not np.isnan(scores.recall[c].value)]
-    return _r(np.mean(values)) if values else None
+    return _r(float(np.mean(values))) if values else None
 
 
 def _interval_keys(prefix: str, interval: Interval) -> dict[str, float]:

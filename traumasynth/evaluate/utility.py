@@ -169,7 +169,7 @@ def score_predictions(
     return Scores(
         macro_f1=interval(f1, 0),
         balanced_accuracy=interval(bal, 1),
-        recall={classes[j]: interval(float(recall[j]), 2 + j) for j in present},
+        recall={classes[j]: interval(float(recall[j]), 2 + int(j)) for j in present},
         confusion=cm,
     )
 

@@ -208,7 +208,7 @@ class Synthesizer(ABC):
             "spec_version": self.spec.version,
             "spec_hash": self.spec.spec_hash,
             "torch_version": torch.__version__,
-            "training": self.train_result.to_metrics() if self.train_result is not None else None,
+            "training": self.train_result.to_model_meta() if self.train_result is not None else None,
             "extra": self._extra_state(),
         }
         with atomic_directory(directory) as tmp:

@@ -58,7 +58,7 @@ class GridCodec:
         Row ``K`` (the "no class" index of classifier-free guidance) is the pooled distribution.
         Post-processing of the prior's DP release only.
         """
-        tables = prior.network
+        tables = prior.tables
         k = self.encoder.n_classes
         blocks: list[torch.Tensor] = []
         for j, g in enumerate(self.grids):

@@ -157,6 +157,9 @@ class _MarginalTables(nn.Module):
     cells beyond a slot's size stay 0.
     """
 
+    num_counts: torch.Tensor
+    cat_counts: torch.Tensor
+
     def __init__(self, n_classes: int, n_num: int, num_cells: int, n_cat: int, cat_cells: int) -> None:
         super().__init__()
         self.register_buffer("num_counts", torch.zeros(n_classes, n_num, num_cells, dtype=torch.float64))
@@ -168,10 +171,17 @@ class MarginalsSynthesizer(Synthesizer):
 
     name = "marginals"
     config_class = MarginalsConfig
+    config: MarginalsConfig
+
+    @property
+    def tables(self) -> _MarginalTables:
+        """The released counts (the network of this model)."""
+        assert isinstance(self.network, _MarginalTables)
+        return self.network
 
     @property
     def _grids(self) -> list[Grid]:
-        return numeric_grids(self.spec, self.encoder.num_names, self.config)  # type: ignore[arg-type]
+        return numeric_grids(self.spec, self.encoder.num_names, self.config)
 
     def _build_network(self) -> nn.Module:
         grids = self._grids
@@ -277,7 +287,7 @@ class MarginalsSynthesizer(Synthesizer):
         )
 
     def _store(self, released: np.ndarray, sizes: list[int]) -> None:
-        tables: _MarginalTables = self.network  # type: ignore[assignment]
+        tables = self.tables
         k = self.encoder.n_classes
         offset = 0
         for j, size in enumerate(sizes):
@@ -306,7 +316,7 @@ class MarginalsSynthesizer(Synthesizer):
         return torch.minimum(cells, last[y])
 
     def _sample_encoded(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
-        tables: _MarginalTables = self.network  # type: ignore[assignment]
+        tables = self.tables
         n = int(y.shape[0])
         x_num = torch.zeros(n, self.encoder.n_num, dtype=torch.float64)
         x_cat = torch.zeros(n, self.encoder.n_cat, dtype=torch.int64)
@@ -330,12 +340,16 @@ class MarginalsSynthesizer(Synthesizer):
         """The class mix of the released counts (post-processing only)."""
         return self._class_probabilities()
 
+    def class_mix(self) -> np.ndarray:
+        """The class mix of the released counts (post-processing; uniform before a release)."""
+        return self._class_probabilities()
+
     def _class_probabilities(self) -> np.ndarray:
         """Class mix from the released counts (post-processing): mean class total over slots.
 
         Categorical slots count every row (numeric ones skip missing values), so they are used when present.
         """
-        tables: _MarginalTables = self.network  # type: ignore[assignment]
+        tables = self.tables
         counts = tables.cat_counts if self.encoder.n_cat else tables.num_counts
         per_class = counts.sum(dim=2).mean(dim=1).numpy()
         if per_class.sum() <= 0:

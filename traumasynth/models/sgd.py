@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from abc import abstractmethod
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,8 @@ class DPSGDSynthesizer(Synthesizer):
     """A synthesizer whose network adds a DP marginal prior to its logits and is trained with DP-SGD."""
 
     config: SGDModelConfig
+    #: Class mix of the DP prior's release (set by ``_fit``, saved in ``meta.json``); None without a prior.
+    _class_mix: np.ndarray | None = None
 
     @property
     def codec(self) -> GridCodec:
@@ -106,6 +109,7 @@ class DPSGDSynthesizer(Synthesizer):
         if params.epsilon is None:
             return None
         run = effective_params(params, self.config, n_rows=n_rows)
+        assert run.batch_size is not None  # effective_params resolves a null batch size
         return plan_budget(
             epsilon=params.epsilon,
             delta=params.delta,
@@ -113,6 +117,21 @@ class DPSGDSynthesizer(Synthesizer):
             prior_share=self.config.prior_share,
             sgd=SGDShape.for_loader(n_rows=n_rows, batch_size=run.batch_size, epochs=run.epochs),
         )
+
+    def _class_probabilities(self) -> np.ndarray:
+        """Class mix of ``sample`` without conditions: the prior's release, else the network's own."""
+        return self._class_mix if self._class_mix is not None else self._network_class_probabilities()
+
+    def _network_class_probabilities(self) -> np.ndarray:
+        """Class mix without a prior (``prior_share: null``); default uniform."""
+        return super()._class_probabilities()
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {} if self._class_mix is None else {"class_mix": [float(v) for v in self._class_mix]}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        if "class_mix" in state:
+            self._class_mix = np.asarray(state["class_mix"], dtype=np.float64)
 
     def per_example_loss(self, data: pd.DataFrame, *, draws: int = 16, seed: int = 0) -> np.ndarray:
         """Each row's training loss under the fitted network, averaged over ``draws`` noise draws: ``[N]``.
@@ -152,7 +171,8 @@ class DPSGDSynthesizer(Synthesizer):
                 rng=np.random.default_rng(seed) if plan is None else keyed_rng("marginal prior", seed),
             )
             with torch.no_grad():
-                self.network.log_prior.copy_(self.codec.log_prior(prior))
+                self.network.get_buffer("log_prior").copy_(self.codec.log_prior(prior))
+            self._class_mix = prior.class_mix()  # the release's class totals: no extra budget
         if plan is not None:
             logger.info(
                 "Budget plan: ε %.4f of %g (δ %g): histogram σ/Δ %.2f, prior %s, DP-SGD %.3f x %d steps at q=%.4f",

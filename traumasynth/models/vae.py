@@ -5,8 +5,8 @@ both conditioned on the one-hot target class (a CVAE). The synthesizer feeds it 
 all-categorical grid view of ``traumasynth.models.codec``, so the decoder gives logits per
 slot, offset by the DP class-conditional marginals (``traumasynth.models.sgd``); the network
 also takes numeric slots (a Gaussian mean and log σ each) when given them. A tiny "class prior"
-head (a bias-like ``Linear(1, K)``) learns the class mix inside the same DP-SGD run, so
-``sample`` without ``conditions`` reproduces the class proportions at no extra budget.
+head (a bias-like ``Linear(1, K)``) learns the class mix inside the same DP-SGD run; ``sample``
+without ``conditions`` takes the DP prior's class mix when there is a prior, else this head's.
 
 The forward pass returns one packed tensor (see :class:`VAELayout`) and the loss is a
 criterion module whose ``reduction="none"`` form gives the per-example loss ``[B]``,
@@ -27,7 +27,7 @@ from torch import nn
 from traumasynth.encoding import EncodedTable
 from traumasynth.models.sgd import DPSGDSynthesizer, SGDModelConfig
 from traumasynth.params import FrozenParams
-from traumasynth.privacy.dp import DPTask
+from traumasynth.privacy.dp import Criterion, DPTask
 
 _LOG_SIGMA_MIN, _LOG_SIGMA_MAX = -5.0, 1.0
 _SAMPLE_CHUNK = 8192
@@ -86,6 +86,8 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 class VAENetwork(nn.Module):
     """Conditional VAE whose forward returns the packed tensor the criterion reads."""
 
+    log_prior: torch.Tensor
+
     def __init__(self, layout: VAELayout, hidden: tuple[int, ...]) -> None:
         super().__init__()
         self.layout = layout
@@ -123,7 +125,7 @@ class VAENetwork(nn.Module):
         return torch.cat([dec, mu, logvar, self.class_logits(x.shape[0], x.device)], dim=1)
 
 
-class VAELoss(nn.Module):
+class VAELoss(Criterion):
     """Negative ELBO per example plus the class-prior cross-entropy.
 
     ``target`` packs ``[x_num, x_cat (as float), y (as float)]``. Numeric slots whose value
@@ -134,6 +136,8 @@ class VAELoss(nn.Module):
         loss_factor: weight of the reconstruction term.
         reduction: ``"mean"``, ``"sum"`` or ``"none"`` (per-example ``[B]``).
     """
+
+    missing_slot: torch.Tensor
 
     def __init__(self, layout: VAELayout, *, loss_factor: float = 2.0, reduction: str = "mean") -> None:
         super().__init__()
@@ -218,7 +222,7 @@ class VAESynthesizer(DPSGDSynthesizer):
             make_batch=self._make_batch,
         )
 
-    def _class_probabilities(self) -> np.ndarray:
+    def _network_class_probabilities(self) -> np.ndarray:
         with torch.no_grad():
             logits = self.network.class_logits(1, torch.device("cpu"))[0]
         probs = torch.softmax(logits.double(), dim=0).numpy()

@@ -142,7 +142,8 @@ class LlamaCppBackend:
                     res: Any = self._llm.create_completion(req.prompt.text, stop=list(sampling.stop), **kwargs)
                     text = res["choices"][0]["text"]
                 else:
-                    res = self._llm.create_chat_completion(messages=list(req.prompt.messages or ()), **kwargs)
+                    messages: Any = list(req.prompt.messages or ())  # {"role", "content"} dicts, as llama.cpp takes
+                    res = self._llm.create_chat_completion(messages=messages, **kwargs)
                     text = res["choices"][0]["message"]["content"] or ""
             except ValueError as exc:  # "Requested tokens (N) exceed context window of M"
                 if "context window" in str(exc):

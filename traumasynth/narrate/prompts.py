@@ -124,7 +124,8 @@ class PromptTemplate:
         """The one-line fact header of ``row`` (a mapping column -> value)."""
         cfg = self._cfg
         age = row.get(cfg.age_column) if cfg.age_column else None
-        child = cfg.child_max_age is not None and not _is_missing(age) and float(age) <= cfg.child_max_age
+        limit = cfg.child_max_age
+        child = limit is not None and age is not None and not _is_missing(age) and float(age) <= limit
         parts: list[str] = []
         for field in cfg.fields:
             cols = _field_columns(field)

@@ -119,7 +119,7 @@ def _narrate_batch(
     tried = [0] * len(rows)
     tokens = [0] * len(rows)
     for k in range(p.n_candidates):
-        todo = [i for i in range(len(rows)) if best[i] is None or not _good_enough(best[i][1])]
+        todo = [i for i in range(len(rows)) if (kept := best[i]) is None or not _good_enough(kept[1])]
         if not todo:
             break
         seeds = {i: candidate_seed(job.seed, ids[i], k) for i in todo}

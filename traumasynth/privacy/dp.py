@@ -56,6 +56,12 @@ logger = logging.getLogger(__name__)
 BatchBuilder = Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[tuple[torch.Tensor, ...], torch.Tensor]]
 
 
+class Criterion(nn.Module):
+    """A loss module whose ``reduction`` Opacus switches: ``"none"`` gives ``[B]``, ``"mean"`` the mean."""
+
+    reduction: str
+
+
 @dataclass(frozen=True)
 class DPTask:
     """What a model gives the DP training loop.
@@ -70,7 +76,7 @@ class DPTask:
     """
 
     module: nn.Module
-    criterion: nn.Module
+    criterion: Criterion
     make_batch: BatchBuilder
 
 
@@ -100,6 +106,14 @@ class TrainResult:
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
     cpu_seconds: float = 0.0  # process CPU time of the loop: a speed figure robust to other load
     budget: dict[str, Any] | None = None  # the budget plan (traumasynth.privacy.plan.BudgetPlan.to_metrics)
+
+    #: Fields that are exact statistics of the private rows (or reveal their number): they go to the
+    #: custodian's ``metrics/train_<model>.json`` only, never into the model folder (:meth:`to_model_meta`).
+    EXACT_FIELDS = ("n_rows", "batch_size", "final_loss", "train_seconds", "rows_per_second", "cpu_seconds")
+
+    def to_model_meta(self) -> dict[str, Any]:
+        """What the model folder's ``meta.json`` keeps: the DP settings and budget, no exact statistic."""
+        return {k: v for k, v in self.to_metrics().items() if k not in self.EXACT_FIELDS}
 
     def to_metrics(self) -> dict[str, Any]:
         """The JSON form written to ``metrics/train_<model>.json`` (the curve goes to its own CSV)."""
@@ -272,6 +286,7 @@ def train_dp(
     """
     n_rows = len(dataset)
     params = resolve_batch_size(params, n_rows=n_rows)
+    assert params.batch_size is not None  # resolve_batch_size filled it in
     check_privacy_inputs(epsilon=params.epsilon, delta=params.delta, n_rows=n_rows, batch_size=params.batch_size)
     dp = noise_multiplier is not None
     # Opacus draws Poisson batches from the global generator when not in secure mode: keyed under DP.
@@ -310,7 +325,7 @@ def train_dp(
             train_module, optimizer, loader = prepared
         logger.info(
             "DP-SGD: noise multiplier %.4f, sample rate %.5f, %s accountant, %s clipping",
-            optimizer.noise_multiplier,
+            noise_multiplier,
             1 / len(loader),
             params.accountant,
             params.grad_sample_mode,
@@ -353,8 +368,9 @@ def train_dp(
             bar.set_postfix(loss=f"{epoch_loss:.4f}")
     finally:
         bar.close()
-        if train_module is not module and hasattr(train_module, "_close"):
-            train_module._close()  # removes Opacus hooks and per-sample buffers from the parameters
+        close = getattr(train_module, "_close", None) if train_module is not module else None
+        if callable(close):
+            close()  # removes Opacus hooks and per-sample buffers from the parameters
         criterion.reduction = "mean"
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
@@ -367,7 +383,7 @@ def train_dp(
         dp=dp,
         epsilon=epsilon,
         delta=params.delta if dp else None,
-        noise_multiplier=float(optimizer.noise_multiplier) if dp else 0.0,
+        noise_multiplier=float(noise_multiplier) if noise_multiplier is not None else 0.0,
         sample_rate=sample_rate,
         steps=steps,
         epochs=params.epochs,

@@ -46,6 +46,8 @@ class MLPDenoiser(nn.Module):
         dropout: dropout after each hidden activation (0 disables it).
     """
 
+    log_prior: torch.Tensor
+
     def __init__(
         self,
         *,

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from torch import nn
 
 from traumasynth.models.ddpm.schedule import (
     CategoricalLayout,
@@ -33,6 +32,7 @@ from traumasynth.models.ddpm.schedule import (
     multinomial_q_pred,
     sample_log_categorical,
 )
+from traumasynth.privacy.dp import Criterion
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -112,7 +112,7 @@ class DiffusionBatchBuilder:
         return (x_in, t, y_in), pack_targets(eps=eps, log_x0=log_x0, log_x_t=log_x_t, t=t)
 
 
-class DiffusionLoss(nn.Module):
+class DiffusionLoss(Criterion):
     """Per-example diffusion loss; ``reduction="none"`` gives shape ``[B]``.
 
     Call as ``criterion(output, target)`` with ``output`` the denoiser's
