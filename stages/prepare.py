@@ -10,7 +10,7 @@ import typer
 
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.params import BaseParams, load_section
-from traumasynth.prepare import PrepareParams, prepare_dataset, write_prepared
+from traumasynth.prepare import PrepareParams, prepare_dataset, warn_if_unseen_by_dvc, write_prepared
 from traumasynth.spec import load_spec
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -20,6 +20,9 @@ log = logging.getLogger("stages.prepare")
 @app.command()
 def main(
     params: Annotated[Path, typer.Option(help="params.yaml to read `base` and `prepare` from.")] = Path("params.yaml"),
+    raw_dir: Annotated[
+        Path, typer.Option(help="Folder of private raw tables, a dep of this stage: DVC sees changes to files in it.")
+    ] = Path("data/raw"),
     out_dir: Annotated[Path, typer.Option(help="Folder for train/val/test Parquet files.")] = Path("data/prepared"),
     metrics: Annotated[Path, typer.Option(help="JSON file for rows, class counts and missingness.")] = Path(
         "metrics/prepare.json"
@@ -33,6 +36,8 @@ def main(
         base = load_section(params, "base", BaseParams)
         prep = load_section(params, "prepare", PrepareParams)
         spec = load_spec(base.spec_path(datasets_dir))
+        if spec.reader != "ed_trauma_sim":
+            warn_if_unseen_by_dvc(dataset_path=base.dataset_path, raw_dir=raw_dir)
         data = prepare_dataset(spec=spec, params=prep, dataset_path=base.dataset_path or None, seed=base.seed)
         result = write_prepared(data, spec=spec, out_dir=out_dir, metrics_path=metrics)
     log.info("prepared %s: %s rows per split", spec.name, result["rows"])

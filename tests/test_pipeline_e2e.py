@@ -68,14 +68,18 @@ def run(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProces
 
 
 def _copy_checkout(dest: Path) -> None:
-    """The files a fresh clone has (plus uncommitted work), without outputs, caches or lock."""
+    """The files a fresh clone has (plus uncommitted work), without outputs, caches or lock.
+
+    ``data/raw/`` (its README and .gitignore) is kept: ``prepare`` depends on the folder.
+    """
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout.split("\0")  # fmt: skip
     for name in filter(None, listed):
         src = REPO / name
-        if not src.is_file() or name == "dvc.lock" or name.startswith(("metrics/", "data/", "models/")):
+        outputs = name.startswith(("metrics/", "data/", "models/")) and not name.startswith("data/raw/")
+        if not src.is_file() or name == "dvc.lock" or outputs:
             continue
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest / name)

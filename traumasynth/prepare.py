@@ -122,6 +122,29 @@ def split_table(df: pd.DataFrame, *, spec: DatasetSpec, params: PrepareParams, s
     )
 
 
+def warn_if_unseen_by_dvc(*, dataset_path: str | Path | None, raw_dir: Path) -> bool:
+    """Log a warning when the raw file lies outside ``raw_dir``, the folder ``prepare`` depends on in dvc.yaml.
+
+    ``base.dataset_path`` is a parameter: DVC sees a change of the path, not of the file behind it.
+    A file inside ``raw_dir`` is part of the stage's dependency, so replacing it reruns ``prepare``.
+
+    Returns:
+        Whether a warning was logged (never for an empty path: the simulator, or NEISS's default sample).
+    """
+    if not dataset_path:
+        return False
+    if Path(dataset_path).resolve().is_relative_to(raw_dir.resolve()):
+        return False
+    log.warning(
+        "%s is outside %s/: DVC cannot see changes to it, so `dvc status` and `dvc repro` will not rerun prepare "
+        "when it is replaced. Move it into %s/ and point base.dataset_path there (or run `dvc repro --force prepare`).",
+        dataset_path,
+        raw_dir,
+        raw_dir,
+    )
+    return True
+
+
 def prepare_dataset(
     *, spec: DatasetSpec, params: PrepareParams, dataset_path: str | Path | None, seed: int
 ) -> PreparedData:

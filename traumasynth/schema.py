@@ -24,6 +24,7 @@ from traumasynth.errors import SchemaError
 from traumasynth.spec import ColumnSpec, DatasetSpec
 
 _EXAMPLES = 5
+_UNLISTED_SHOWN = 10
 
 
 def _column_schema(col: ColumnSpec) -> pa.Column:
@@ -95,6 +96,30 @@ def _fix_hint(col: ColumnSpec, check: str) -> str:
     return f"Expected {col.kind} values ({col.pandas_dtype})."
 
 
+def _missing_column(spec: DatasetSpec, name: str) -> str:
+    source = spec.column(name).source if name in spec.column_names else None
+    if source is None:
+        return f"Column '{name}' is missing. Add it to the file or remove it from the spec."
+    where = f"column {source} of the file" if source.startswith("#") else f"header '{source}'"
+    return f"Column '{name}' ({where}, its `source`) is missing. Fix the `source` or add the column to the file."
+
+
+def _unlisted_columns(names: list[str]) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:_UNLISTED_SHOWN])
+    what = (
+        f"Column {shown} is"
+        if len(names) == 1
+        else f"Columns {shown}{', ...' if len(names) > _UNLISTED_SHOWN else ''} ({len(names)} in all) are"
+    )
+    positional = any(n.startswith("#") for n in names)
+    return (
+        f"{what} not in the dataset specification. List {'it' if len(names) == 1 else 'them'} (`role: excluded` "
+        "drops one), or set "
+        "`unlisted_columns: exclude` at the top of the spec to drop every column it does not list."
+        + (" (#N is the N-th column of the file, whose header is blank or repeated.)" if positional else "")
+    )
+
+
 def _problems_from_pandera(exc: SchemaErrors, spec: DatasetSpec) -> list[str]:
     cases = exc.failure_cases
     problems: list[str] = []
@@ -102,14 +127,11 @@ def _problems_from_pandera(exc: SchemaErrors, spec: DatasetSpec) -> list[str]:
         col_name = str(column)
         if check == "column_in_dataframe":
             for value in group["failure_case"]:
-                problems.append(f"Column '{value}' is missing. Add it to the file or remove it from the spec.")
+                problems.append(_missing_column(spec, str(value)))
             continue
         if col_name not in spec.column_names:
             if check == "column_in_schema":
-                for value in group["failure_case"]:
-                    problems.append(
-                        f"Column '{value}' is not in the dataset specification. Remove it or add it to the spec."
-                    )
+                problems.append(_unlisted_columns([str(v) for v in group["failure_case"]]))
             else:
                 problems.append(f"{check}: {', '.join(str(v) for v in group['failure_case'])}")
             continue
@@ -165,10 +187,21 @@ def _coerce_column(raw: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Serie
     # datetime
     if pd.api.types.is_datetime64_any_dtype(raw):
         return raw.astype("datetime64[ns]"), pd.Series(False, index=raw.index)
-    # ISO 8601 accepts dates with or without a time, in one column.
-    stamps = pd.to_datetime(raw.where(~missing), errors="coerce", format="ISO8601")
+    # Without a `format`, ISO 8601 accepts dates with or without a time, in one column.
+    stamps = pd.to_datetime(raw.where(~missing), errors="coerce", format=col.format or "ISO8601")
     bad = stamps.isna() & ~missing
     return stamps.astype("datetime64[ns]"), bad
+
+
+def _type_fix(col: ColumnSpec) -> str:
+    if col.kind != "datetime":
+        return f"Expected {col.kind} values; fix them or change the column's kind in the spec."
+    if col.format is not None:
+        return f"Expected dates in format '{col.format}'; fix them or change the column's `format` in the spec."
+    return (
+        "Expected ISO dates (2004-01-31 or 2004-01-31 13:05); for another layout give the column a "
+        '`format` in the spec (e.g. format: "%m/%d/%y" reads 1/31/04).'
+    )
 
 
 def _coerce(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[str]]:
@@ -183,8 +216,7 @@ def _coerce(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[str
             examples = sorted({str(v) for v in df.loc[bad, col.name]})
             problems.append(
                 f"Column '{col.name}' has {int(bad.sum())} value(s) of the wrong type (rows {_examples(bad_rows)}), "
-                f"e.g. {_examples(examples)}. Expected {col.kind} values; fix them or change the column's kind "
-                "in the spec."
+                f"e.g. {_examples(examples)}. {_type_fix(col)}"
             )
         out[col.name] = values
     return out, problems

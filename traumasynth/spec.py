@@ -2,10 +2,12 @@
 
 A specification is a YAML file (see ``datasets/*.yaml``) that lists every column
 with its kind, role, allowed categories or numeric bounds, nullability, unit and
-a one-line clinical description. Categories and bounds are *public knowledge*
-written by a person, never read from the data: that is what lets the encoders
-and the DP training give an honest privacy guarantee (nothing data-dependent is
-computed outside the privacy budget).
+a one-line clinical description (or only the columns it uses, with
+``unlisted_columns: exclude``; ``source`` and ``format`` say how the raw file is
+read). Categories and bounds are *public knowledge* written by a person, never
+read from the data: that is what lets the encoders and the DP training give an
+honest privacy guarantee (nothing data-dependent is computed outside the privacy
+budget).
 
 Pandera schemas (``traumasynth.schema``), the encoders and the decoders are all
 generated from this object; no other module keeps its own list of columns.
@@ -18,7 +20,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -55,6 +57,15 @@ DATETIME_PART_BOUNDS: dict[str, tuple[int, int]] = {
 }
 
 
+def _is_date_format(fmt: str) -> bool:
+    """Whether ``fmt`` is a strftime format that strptime can read back (``%Q`` is not)."""
+    try:
+        dt.datetime.strptime(dt.datetime(2004, 11, 23, 13, 5, 9).strftime(fmt), fmt)
+    except ValueError:
+        return False
+    return "%" in fmt
+
+
 class ColumnSpec(BaseModel):
     """One column of a dataset.
 
@@ -75,6 +86,11 @@ class ColumnSpec(BaseModel):
             (``log1p`` for skewed positive quantities such as length of stay).
         parts: for a datetime column, the parts a model sees (``year``, ``month``,
             ``weekday``, ``hour``, ``dayofyear``).
+        source: where the ``table`` reader finds the column when its header is not ``name``:
+            the header's text, or ``"#N"`` for the N-th column of the file (counted from 1;
+            for a blank or repeated header).
+        format: for a datetime column stored as text in another layout than ISO 8601, its
+            ``strftime`` format (``"%m/%d/%y"`` reads ``1/31/04``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -89,6 +105,8 @@ class ColumnSpec(BaseModel):
     bounds: tuple[float, float] | tuple[dt.date, dt.date] | None = None
     transform: Transform = "none"
     parts: tuple[DatetimePart, ...] | None = None
+    source: str | None = Field(default=None, min_length=1)
+    format: str | None = Field(default=None, min_length=1)
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -130,6 +148,16 @@ class ColumnSpec(BaseModel):
             raise ValueError(f"{where}: `transform` is only for numeric columns")
         if self.parts is not None and self.kind != "datetime":
             raise ValueError(f"{where}: `parts` is only for datetime columns")
+        if self.format is not None:
+            if self.kind != "datetime":
+                raise ValueError(f"{where}: `format` is only for datetime columns")
+            if not _is_date_format(self.format):
+                raise ValueError(
+                    f"{where}: `format` {self.format!r} is not a strftime date format; "
+                    'write e.g. "%m/%d/%y" (1/31/04) or "%d/%m/%Y %H:%M" (31/01/2004 13:05)'
+                )
+        if self.source_position == -1:
+            raise ValueError(f'{where}: `source` positions count from 1 ("#1" is the first column)')
         if self.role == "target" and self.kind != "categorical":
             raise ValueError(f"{where}: the target must be categorical")
         if self.role == "narrative" and self.kind != "text":
@@ -140,6 +168,17 @@ class ColumnSpec(BaseModel):
                 + (" or `narrative`" if self.kind == "text" else "")
             )
         return self
+
+    @property
+    def source_position(self) -> int | None:
+        """The 0-based position named by ``source: "#N"``, or None when the column is found by its header."""
+        match = re.fullmatch(r"#(\d+)", self.source or "")
+        return int(match.group(1)) - 1 if match else None
+
+    @property
+    def source_header(self) -> str | None:
+        """The header the ``table`` reader looks for (``source``, else ``name``); None for a position."""
+        return None if self.source_position is not None else (self.source or self.name)
 
     @property
     def numeric_bounds(self) -> tuple[float, float]:
@@ -180,6 +219,9 @@ class DatasetSpec(BaseModel):
         public: the real rows themselves are public (NEISS is public domain): only then may the
             review page show real rows by default (``review.include_real: auto``). Say so only
             for data that is published as it is.
+        unlisted_columns: what the ``table`` reader does with a column of the file that
+            ``columns`` does not list: ``error`` (default: every column must be listed) or
+            ``exclude`` (dropped as it is read: never validated, prepared or modelled).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -189,6 +231,7 @@ class DatasetSpec(BaseModel):
     description: str = Field(min_length=1)
     reader: Literal["table", "ed_trauma_sim", "neiss"] = "table"
     public: bool = False
+    unlisted_columns: Literal["error", "exclude"] = "error"
     columns: tuple[ColumnSpec, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -208,6 +251,19 @@ class DatasetSpec(BaseModel):
             raise ValueError(f"at most one narrative column is allowed, found {narratives}")
         if not any(c.role == "feature" for c in self.columns):
             raise ValueError("no column has role `feature`: there is nothing to model")
+        if self.reader != "table":
+            sourced = [c.name for c in self.columns if c.source is not None]
+            if sourced:
+                raise ValueError(f"`source` is read by the `table` reader only, not `{self.reader}`: {sourced}")
+            if self.unlisted_columns != "error":
+                raise ValueError(f"`unlisted_columns` applies to the `table` reader only, not `{self.reader}`")
+        positions = [c.source_position for c in self.columns if c.source_position is not None]
+        headers = [c.source_header for c in self.columns if c.source_header is not None]
+        shared = sorted(
+            {f"#{p + 1}" for p in positions if positions.count(p) > 1} | {h for h in headers if headers.count(h) > 1}
+        )
+        if shared:
+            raise ValueError(f"several columns read the same column of the file: {shared}; give each its own `source`")
         return self
 
     # -- derived views -------------------------------------------------------
@@ -264,10 +320,17 @@ class DatasetSpec(BaseModel):
         """sha256 of the canonical JSON form: stored with every model to refuse mismatches.
 
         Computed on each call (not cached) so that ``model_copy(update=...)`` cannot keep a stale hash.
-        ``public`` is left out: it changes who may see real rows, not what a model encodes.
+        Left out because they change nothing a model encodes: ``public`` (who may see real rows) and
+        the reading options ``unlisted_columns``, ``source`` and ``format`` (how the raw file is read;
+        left out also keeps the hash of a spec written before they existed, and its models valid).
         """
-        canonical = json.dumps(self.model_dump(mode="json", exclude={"public"}), sort_keys=True, separators=(",", ":"))
+        dumped = self.model_dump(mode="json", exclude=_NOT_HASHED)
+        canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+#: What ``spec_hash`` leaves out (see its docstring).
+_NOT_HASHED: Final = {"public": True, "unlisted_columns": True, "columns": {"__all__": {"source", "format"}}}
 
 
 def load_spec(path: str | Path) -> DatasetSpec:

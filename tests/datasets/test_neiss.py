@@ -348,3 +348,89 @@ def test_mechanism_rules_take_under_a_second_on_the_sample(neiss_dir: Path) -> N
     started = time.process_time()  # CPU time: the test machine is shared
     derive_mechanism(frame=frame)
     assert time.process_time() - started < 1.0
+
+
+# --- files as CPSC and users actually export them ---------------------------------------------
+@pytest.mark.parametrize(
+    "names",
+    [("Narrative", "Narrative_1"), ("Narrative_1", "Narrative_2"), ("narr1", "narr2"), ("Narrative_1", "Narrative_3")],
+)
+def test_narrative_parts_are_joined_in_order(decoded_csv: Path, spec: DatasetSpec, names: tuple[str, str]) -> None:
+    frame = pd.read_csv(decoded_csv, dtype=str)
+    first, second = frame["Narrative"].str[:20], frame["Narrative"].str[20:].str.strip()
+    second[1] = None  # a narrative short enough for one part
+    first[1] = frame.loc[1, "Narrative"]
+    # The second part stands before the first in the file: the order comes from the names.
+    frame = frame.drop(columns="Narrative").assign(**{names[1]: second, names[0]: first})
+    path = decoded_csv.parent / "parts.csv"
+    frame.to_csv(path, index=False)
+    df = read_neiss(path=path, spec=spec)
+    expected = [" ".join(f"{a} {b}".split()) for a, b in zip(first, second.fillna(""), strict=True)]
+    assert df["narrative"].tolist() == expected
+    assert df["mechanism"].tolist() == EXPECTED_MECHANISMS
+
+
+def test_two_columns_for_one_field_is_an_error(decoded_csv: Path, spec: DatasetSpec) -> None:
+    frame = pd.read_csv(decoded_csv, dtype=str).assign(Gender="MALE")
+    path = decoded_csv.parent / "twice.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"several columns for one field \(Sex: 'Sex', 'Gender'\)"):
+        read_neiss(path=path, spec=spec)
+
+
+def test_numeric_codes_among_decoded_labels_are_decoded(decoded_csv: Path, spec: DatasetSpec) -> None:
+    frame = pd.read_csv(decoded_csv, dtype=str)
+    frame.loc[0, ["Product_1", "Product_2"]] = ["1842", "1807"]
+    frame.loc[2, "Product_1"] = "464"
+    frame.loc[4, "Body_Part"] = "35"  # a code in a column of labels
+    path = decoded_csv.parent / "some_codes.csv"
+    frame.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(read_neiss(path=path, spec=spec), read_neiss(path=decoded_csv, spec=spec))
+
+    frame.loc[3, "Product_1"] = "4242"
+    frame.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"'Product_1' has 1 code\(s\) not in table PROD, e.g. \[4242\]"):
+        read_neiss(path=path, spec=spec)
+
+
+def test_a_label_that_starts_with_a_number_keeps_it(decoded_csv: Path, spec: DatasetSpec) -> None:
+    frame = pd.read_csv(decoded_csv, dtype=str)
+    frame.loc[0, "Body_Part"] = "25-50% OF BODY"  # not the code table's "84 - " prefix
+    frame.loc[1, "Body_Part"] = "88 - MOUTH"
+    path = decoded_csv.parent / "numbered.csv"
+    frame.to_csv(path, index=False)
+    assert read_neiss(path=path, spec=spec)["body_part"].tolist()[:2] == ["25-50% OF BODY", "MOUTH"]
+
+
+@pytest.mark.parametrize("fmt", ["%m/%d/%Y", "%m/%d/%y", "%-m/%-d/%y"])
+def test_cpsc_date_formats_are_read(decoded_csv: Path, spec: DatasetSpec, fmt: str) -> None:
+    frame = pd.read_csv(decoded_csv, dtype=str)
+    frame["Treatment_Date"] = pd.to_datetime(frame["Treatment_Date"]).dt.strftime(fmt)
+    path = decoded_csv.parent / "us_dates.csv"
+    frame.to_csv(path, index=False)
+    pd.testing.assert_frame_equal(read_neiss(path=path, spec=spec), read_neiss(path=decoded_csv, spec=spec))
+
+
+NEISS_MALFORMED = {
+    "missing column": (lambda f: f.drop(columns="Diagnosis"), "is missing required column(s) ['Diagnosis']"),
+    "bad date": (
+        lambda f: f.assign(Treatment_Date=["2019-03-05", "31.12.2019", *f["Treatment_Date"][2:]]),
+        "column 'Treatment_Date' has 1 value(s) that are not dates in ISO (2019-01-31), '%m/%d/%Y', '%m/%d/%y', "
+        "e.g. ['31.12.2019']",
+    ),
+    "empty file": (b"", "is empty"),
+    "non-CSV bytes": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00", "is not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("case", list(NEISS_MALFORMED))
+def test_malformed_neiss_files_give_one_line(decoded_csv: Path, spec: DatasetSpec, case: str) -> None:
+    change, message = NEISS_MALFORMED[case]
+    path = decoded_csv.parent / "malformed.csv"
+    if isinstance(change, bytes):
+        path.write_bytes(change)
+    else:
+        change(pd.read_csv(decoded_csv, dtype=str)).to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        read_neiss(path=path, spec=spec)
+    assert message in str(err.value) and "\n" not in str(err.value), str(err.value)

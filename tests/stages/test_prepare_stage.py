@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -84,3 +85,97 @@ def test_unknown_dataset_and_bad_params(tmp_path):
     assert result.exit_code == 1 and "nope.yaml not found" in result.output
     result = cli(tmp_path, write_params(tmp_path, dataset="nope", val_size=2))
     assert result.exit_code == 1 and "prepare.val_size" in result.output
+
+
+# Malformed raw files, for the `table` reader (the user's spec, MINI plus a date) and the `neiss` reader.
+ARRIVAL = {
+    "name": "arrival",
+    "kind": "datetime",
+    "bounds": ["2003-01-01", "2005-12-31"],
+    "parts": ["year"],
+    "description": "arrival date",
+}
+NEISS_HEADER = (
+    "CPSC_Case_Number,Treatment_Date,Age,Sex,Race,Body_Part,Diagnosis,Disposition,Location,Fire_Involvement,"
+    "Product_1,Narrative,Stratum,PSU,Weight\n"
+)
+NEISS_CODES = (
+    "Format name,Starting value for format,Ending value for format,Format value label\n"
+    "PROD,1842,1842,1842 - STAIRS OR STEPS\n"
+)
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00"
+
+
+def _table_with_bad_date() -> str:
+    df = mini_rows().assign(arrival="2004-01-01")
+    df.loc[3, "arrival"] = "1/31/04"
+    return df.to_csv(index=False)
+
+
+CONTENT = {
+    ("table", "missing column"): "visit_id,age\nV1,30\n",
+    ("table", "bad date"): _table_with_bad_date(),
+    ("table", "empty file"): "",
+    ("table", "non-CSV bytes"): PNG,
+    ("neiss", "missing column"): "CPSC_Case_Number,Age\n1,30\n",
+    ("neiss", "bad date"): NEISS_HEADER
+    + "1,31.12.2019,30,MALE,WHITE,HEAD,CONCUSSION,RELEASED,HOME,NO/?,STAIRS OR STEPS,FELL,V,1,1\n",
+    ("neiss", "empty file"): "",
+    ("neiss", "non-CSV bytes"): PNG,
+}
+EXPECTED = {
+    ("table", "missing column"): "Column 'sex' is missing",
+    ("table", "bad date"): "Column 'arrival' has 1 value(s) of the wrong type (rows 3), e.g. 1/31/04",
+    ("table", "empty file"): "is empty",
+    ("table", "non-CSV bytes"): "is not UTF-8 text",
+    ("neiss", "missing column"): "is missing required column(s)",
+    ("neiss", "bad date"): "'Treatment_Date' has 1 value(s) that are not dates",
+    ("neiss", "empty file"): "is empty",
+    ("neiss", "non-CSV bytes"): "is not UTF-8 text",
+}
+
+
+def _malformed(tmp_path, reader, case):
+    (tmp_path / "datasets").mkdir(exist_ok=True)
+    if reader == "neiss":
+        shutil.copy(DATASETS / "neiss.yaml", tmp_path / "datasets" / "neiss.yaml")
+        (tmp_path / "neiss_code_text_mapping.csv").write_text(NEISS_CODES)
+    else:
+        spec = dict(MINI, columns=[*MINI["columns"], ARRIVAL])
+        (tmp_path / "datasets" / "mini.yaml").write_text(yaml.safe_dump(spec))
+    content = CONTENT[reader, case]
+    path = tmp_path / "raw.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return write_params(tmp_path, dataset="neiss" if reader == "neiss" else "mini", dataset_path=path)
+
+
+@pytest.mark.parametrize(("reader", "case"), list(EXPECTED))
+def test_malformed_files_exit_1_with_a_message_not_a_traceback(tmp_path, reader, case):
+    result = cli(tmp_path, _malformed(tmp_path, reader, case))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # stage_errors handled it: no traceback
+    assert "Traceback" not in result.output
+    assert f"error: {'The dataset' if EXPECTED[reader, case].startswith('Column') else ''}" in result.output
+    assert EXPECTED[reader, case] in result.output, result.output
+    assert not (tmp_path / "prepared").exists()
+
+
+def test_a_raw_file_outside_raw_dir_is_warned_about(tmp_path):
+    params = user_dataset(tmp_path, mini_rows())  # the table lies in tmp_path
+    inside = runner.invoke(app, ["--params", str(params), "--raw-dir", str(tmp_path), *_outputs(tmp_path)])
+    assert inside.exit_code == 0, inside.output
+    assert "DVC cannot see changes" not in inside.output
+    outside = runner.invoke(app, ["--params", str(params), "--raw-dir", str(tmp_path / "raw"), *_outputs(tmp_path)])
+    assert outside.exit_code == 0, outside.output
+    assert f"is outside {tmp_path / 'raw'}/: DVC cannot see changes to it" in outside.output
+
+
+def _outputs(tmp_path):
+    return [
+        "--out-dir",
+        str(tmp_path / "prepared"),
+        "--metrics",
+        str(tmp_path / "m.json"),
+        "--datasets-dir",
+        str(tmp_path / "datasets"),
+    ]

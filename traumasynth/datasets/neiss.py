@@ -11,7 +11,11 @@ NEISS (National Electronic Injury Surveillance System) case files come in two la
   201-223 (months). Column names are matched case- and punctuation-insensitively, and
   the older names (``trmt_date``, ``diag``, ``prod1``, ``narr1``...) are accepted.
 
-The layout is detected from the code columns: all numeric means coded. Codes are
+A narrative split into ``Narrative_1``, ``Narrative_2``... (or ``Narrative`` and ``Narrative_1``)
+is joined in that order. Treatment dates may be ISO or CPSC's ``1/31/2019`` and ``1/31/19``.
+
+The layout is detected from the code columns: all numeric means coded; bare codes in a decoded
+file (``1842`` among product labels) are decoded too. Codes are
 decoded with the public NEISS code table (``neiss_code_text_mapping.csv``), whose
 labels lose their numeric prefix (``75 - HEAD`` -> ``HEAD``) so both layouts give
 identical labels. Age code 0 ("UNK") becomes a missing age in both layouts.
@@ -72,7 +76,6 @@ CANONICAL_NAMES: Final[dict[str, str]] = {
     "Alcohol": "alcohol",
     "Drug": "drug",
     "Narrative": "narrative",
-    "Narrative_2": "narrative_2",
     "Stratum": "stratum",
     "PSU": "psu",
     "Weight": "weight",
@@ -94,8 +97,6 @@ _ALIASES: Final[dict[str, tuple[str, ...]]] = {
     "Product_1": ("prod1", "product"),
     "Product_2": ("prod2",),
     "Product_3": ("prod3",),
-    "Narrative": ("narrative1", "narr1"),
-    "Narrative_2": ("narr2",),
 }
 REQUIRED_COLUMNS: Final[tuple[str, ...]] = (
     "CPSC_Case_Number",
@@ -232,7 +233,8 @@ def product_group(*, code: int, label: str) -> str:
 
 
 # --- code tables ------------------------------------------------------------------
-_PREFIX = re.compile(r"^\s*\d+\s*-\s*")
+# The code table's "84 - 25-50% OF BODY": a space before the dash, so the label "25-50% OF BODY" keeps its own.
+_PREFIX = re.compile(r"^\s*\d+\s+-\s*")
 _MAPPING_COLUMNS: Final = (
     "Format name",
     "Starting value for format",
@@ -278,12 +280,48 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def _rename_columns(raw: pd.DataFrame) -> pd.DataFrame:
+#: A part of the narrative: ``Narrative``, ``Narrative_1``, ``Narrative_2``... (``narr1``, ``narr2`` in older files).
+_NARRATIVE_PART: Final = re.compile(r"(?:narrative|narr)(\d*)")
+
+
+def _join_narratives(raw: pd.DataFrame) -> pd.DataFrame:
+    """One ``Narrative`` column: CPSC splits a long narrative into ``Narrative_1``, ``Narrative_2``...
+
+    The parts are joined in their order (``Narrative`` or ``Narrative_1`` first), a space between.
+    """
+    parts = sorted(
+        (int(match.group(1) or 0), i)
+        for i, name in enumerate(raw.columns)
+        if (match := _NARRATIVE_PART.fullmatch(_key(str(name))))
+    )
+    if not parts:
+        return raw
+    if len(parts) == 1:
+        return raw.set_axis(["Narrative" if i == parts[0][1] else c for i, c in enumerate(raw.columns)], axis=1)
+    texts = [raw.iloc[:, i].astype("string").str.strip() for _, i in parts]
+    joined = texts[0].fillna("")
+    for text in texts[1:]:
+        joined = joined.str.cat(text, sep=" ", na_rep="").str.strip()
+    out = raw.drop(columns=raw.columns[[i for _, i in parts]])
+    out["Narrative"] = joined.mask(joined == "").astype(object).where(lambda v: v.notna(), None)
+    return out
+
+
+def _rename_columns(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    raw = _join_narratives(raw)
     lookup: dict[str, str] = {}
     for canonical in CANONICAL_NAMES:
         for alias in (_key(canonical), *_ALIASES.get(canonical, ())):
             lookup.setdefault(alias, canonical)
     renames = {c: lookup[_key(str(c))] for c in raw.columns if _key(str(c)) in lookup}
+    sources: dict[str, list[str]] = {}
+    for column in raw.columns:
+        if column in renames:
+            sources.setdefault(renames[column], []).append(str(column))
+    doubled = {canonical: names for canonical, names in sources.items() if len(names) > 1}
+    if doubled:
+        described = "; ".join(f"{c}: {', '.join(repr(n) for n in names)}" for c, names in doubled.items())
+        raise DataError(f"NEISS file {path} has several columns for one field ({described}). Keep one of each.")
     return raw.rename(columns=renames)
 
 
@@ -301,8 +339,15 @@ def _read_table(path: Path) -> pd.DataFrame:
             raise DataError(f"NEISS file {path} has suffix '{suffix}'; use .csv, .tsv/.txt or .parquet.")
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"NEISS file {path} is empty. Point base.dataset_path to a file with NEISS rows.") from exc
-    except (ValueError, OSError) as exc:
-        raise DataError(f"NEISS file {path} cannot be read ({exc}). Check that it is a valid {suffix} file.") from exc
+    except UnicodeDecodeError:
+        raise DataError(
+            f"NEISS file {path} is not UTF-8 text (or not a {suffix} file at all). Export it as a UTF-8 CSV or Parquet."
+        ) from None
+    except (ValueError, OSError) as exc:  # pandas' ParserError and pyarrow's ArrowInvalid are ValueErrors
+        reason = " ".join(str(exc).split())[:200]
+        raise DataError(
+            f"NEISS file {path} cannot be read ({reason}). Check that it is a valid {suffix} file."
+        ) from None
     if raw.empty:
         raise DataError(f"NEISS file {path} has no rows. Point base.dataset_path to a file with NEISS rows.")
     return raw
@@ -360,9 +405,9 @@ def _decode_coded(raw: pd.DataFrame, tables: dict[str, dict[int, str]], path: Pa
     out["Age"] = age.where(~months, (age - 200) / 12).where(age_code != 0)
     if problems:
         raise DataError(
-            f"NEISS file {path} has codes its code table cannot decode:\n  - "
-            + "\n  - ".join(problems)
-            + "\nUse the code table of the file's edition (mapping_path=...)."
+            f"NEISS file {path} has codes its code table cannot decode: "
+            + " ".join(problems)
+            + " Use the code table of the file's edition (mapping_path=...)."
         )
     return out
 
@@ -404,36 +449,67 @@ def _resolve_product_codes(labels: pd.Series, table: dict[int, str]) -> pd.Serie
     return labels.map(resolved).astype("Int64")
 
 
-def _decode_labels(raw: pd.DataFrame, tables: dict[str, dict[int, str]]) -> pd.DataFrame:
+def _decode_labels(raw: pd.DataFrame, tables: dict[str, dict[int, str]], path: Path) -> pd.DataFrame:
     out = raw.copy()
-    for column in CODE_FORMATS:
-        if column in raw.columns:
-            text = raw[column].astype("string").str.replace(_PREFIX, "", regex=True).str.strip()
-            if column.startswith("Product_"):
-                text = text.mask(text.isin(["0", ""]))
-            out[column] = text.astype(object).where(text.notna(), None)
+    problems: list[str] = []
+    exact_codes: dict[str, pd.Series] = {}
+    for column, fmt in CODE_FORMATS.items():
+        if column not in raw.columns:
+            continue
+        text = raw[column].astype("string").str.replace(_PREFIX, "", regex=True).str.strip()
+        if column.startswith("Product_"):
+            text = text.mask(text.isin(["0", "0.0", ""]))
+        # A decoded file may still hold bare codes in places (345 rather than its label): decode them.
+        codes = _codes(text.where(text.str.fullmatch(r"\d+(?:\.0+)?").fillna(False)))
+        labels = codes.map(tables.get(fmt, {}), na_action="ignore")
+        unknown = codes.notna() & labels.isna()
+        if unknown.any():
+            shown = sorted({int(c) for c in codes[unknown]})[:10]
+            problems.append(f"Column '{column}' has {int(unknown.sum())} code(s) not in table {fmt}, e.g. {shown}.")
+        text = text.where(codes.isna(), labels.astype("string"))
+        out[column] = text.astype(object).where(text.notna(), None)
+        exact_codes[column] = codes
+    if problems:
+        raise DataError(
+            f"NEISS file {path} has codes its code table cannot decode: "
+            + " ".join(problems)
+            + " Use the code table of the file's edition (mapping_path=...)."
+        )
     for column in ("Product_1", "Product_2", "Product_3"):
         if column in out.columns:
-            out[f"{column}_code"] = _resolve_product_codes(out[column], tables.get("PROD", {}))
+            resolved = _resolve_product_codes(out[column].where(exact_codes[column].isna()), tables.get("PROD", {}))
+            out[f"{column}_code"] = exact_codes[column].fillna(resolved)
     age = pd.to_numeric(raw["Age"], errors="coerce")
     # Fractional ages are months/12, rounded in the file: give them the exact value of the coded layout.
     out["Age"] = age.where(age >= 2, (age * 12).round() / 12).where(age != 0)
     return out
 
 
-def _parse_dates(values: pd.Series) -> pd.Series:
-    """ISO dates (decoded files) or US ``MM/DD/YYYY`` dates (CPSC's raw files) as datetimes.
+#: Date layouts of NEISS files: ISO (decoded files), and CPSC's US dates with four- or two-digit years.
+DATE_FORMATS: Final[tuple[str, ...]] = ("ISO8601", "%m/%d/%Y", "%m/%d/%y")
 
-    A value in neither form is kept as text, so that ``coerce_to_spec`` reports it with the rest.
+
+def _parse_dates(values: pd.Series, *, path: Path, date_format: str | None = None) -> pd.Series:
+    """Treatment dates as datetimes: in ``date_format`` when the spec gives one, else any of :data:`DATE_FORMATS`.
+
+    Raises:
+        DataError: some values are in none of the formats (one line: the count, examples and the formats).
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
-    text = values.astype("string").str.strip()
-    stamps = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    us = pd.to_datetime(text, errors="coerce", format="%m/%d/%Y")
-    stamps = stamps.fillna(us)
-    if (stamps.isna() & text.notna()).any():
-        return values
+    text = values.astype("string").str.strip().mask(lambda v: v == "")
+    formats = (date_format,) if date_format else DATE_FORMATS
+    stamps = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        stamps = stamps.fillna(pd.to_datetime(text, errors="coerce", format=fmt).astype("datetime64[ns]"))
+    bad = stamps.isna() & text.notna()
+    if bad.any():
+        examples = sorted({str(v) for v in text[bad]})[:5]
+        shown = ", ".join("ISO (2019-01-31)" if f == "ISO8601" else f"'{f}'" for f in formats)
+        raise DataError(
+            f"NEISS file {path}: column 'Treatment_Date' has {int(bad.sum())} value(s) that are not dates in "
+            f"{shown}, e.g. {examples}. Fix them, or give `treatment_date` a `format` in the dataset specification."
+        )
     return stamps
 
 
@@ -470,7 +546,7 @@ def read_neiss(*, path: Path, spec: DatasetSpec, mapping_path: Path | None = Non
     started = time.perf_counter()
     path = Path(path)
     mapping_path = Path(mapping_path) if mapping_path is not None else path.parent / MAPPING_FILE_NAME
-    raw = _rename_columns(_read_table(path))
+    raw = _rename_columns(_read_table(path), path)
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise DataError(
@@ -484,16 +560,13 @@ def read_neiss(*, path: Path, spec: DatasetSpec, mapping_path: Path | None = Non
             "beside the NEISS file or pass mapping_path=..."
         )
     tables = read_code_tables(path=mapping_path)
-    decoded = _decode_coded(raw, tables, path) if layout == "coded" else _decode_labels(raw, tables)
+    decoded = _decode_coded(raw, tables, path) if layout == "coded" else _decode_labels(raw, tables, path)
 
     frame = pd.DataFrame(index=decoded.index)
     for source, target in CANONICAL_NAMES.items():
         frame[target] = decoded[source] if source in decoded.columns else None
-    if "Narrative_2" in decoded.columns:  # older files split the narrative in two fields
-        second = decoded["Narrative_2"].astype("string").fillna("")
-        frame["narrative"] = (frame["narrative"].astype("string").fillna("") + " " + second).str.strip()
-    frame = frame.drop(columns="narrative_2")
-    frame["treatment_date"] = _parse_dates(frame["treatment_date"])
+    date_format = spec.column("treatment_date").format if "treatment_date" in spec.column_names else None
+    frame["treatment_date"] = _parse_dates(frame["treatment_date"], path=path, date_format=date_format)
     prod_table = tables.get("PROD", {})
     frame["product_group_1"] = _product_groups(decoded["Product_1_code"], frame["product_1"], prod_table)
     frame["product_group_2"] = _product_groups(

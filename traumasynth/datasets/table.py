@@ -1,0 +1,154 @@
+"""The ``table`` reader: a user's CSV or Parquet file, its columns named as the spec says.
+
+A column of the spec is found in the file by its header (``source`` if given, else ``name``;
+surrounding spaces ignored), or by position (``source: "#3"``, the third column), which is how a
+blank or repeated header is named: the reader keeps the file's own header texts, never the names
+pandas would invent for them (``Unnamed: 2``, ``age.1``). A column the spec does not list is
+kept for the schema to report (``unlisted_columns: error``, the default) or dropped here, before
+anything else sees it (``unlisted_columns: exclude``). Every value is read as text: typing it is
+the spec's job (``traumasynth.schema.conform``).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from traumasynth.errors import DataError, SchemaError
+from traumasynth.spec import DatasetSpec
+
+log = logging.getLogger(__name__)
+
+CSV_SUFFIXES: tuple[str, ...] = (".csv", ".txt", ".gz")
+PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The rows (columns labelled 0..n-1) and the header texts of a CSV file, blank headers as ''."""
+    options = {"dtype": str, "keep_default_na": False}
+    header = pd.read_csv(path, header=None, nrows=1, na_values=[], **options)
+    headers = ["" if pd.isna(h) else str(h).strip() for h in header.iloc[0]]
+    with warnings.catch_warnings():
+        # More fields in a row than in the header: pandas would drop them with a warning (or, without
+        # index_col=False, silently shift every column): refuse the file instead.
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            rows = pd.read_csv(
+                path, header=0, names=list(range(len(headers))), index_col=False, na_values=[""], **options
+            )
+        except pd.errors.ParserWarning:
+            raise DataError(
+                f"Data file {path} has rows with more fields than its header has columns. "
+                "Give every column a header (a blank one will do) or remove the extra delimiters."
+            ) from None
+    return rows, headers
+
+
+def read_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read a CSV or Parquet file: its rows (columns labelled by position 0..n-1) and its header texts.
+
+    Raises:
+        DataError: the file does not exist, has an unknown suffix, is not a readable CSV or
+            Parquet file, or holds no rows. The message is one line naming the file and the fix.
+    """
+    if not path.is_file():
+        raise DataError(
+            f"Data file {path} not found. Put your table in data/raw/ and set `base.dataset_path` in params.yaml "
+            "to it (CSV or Parquet)."
+        )
+    suffix = path.suffix.lower()
+    try:
+        if suffix in PARQUET_SUFFIXES:
+            rows = pd.read_parquet(path)
+            headers = [str(h).strip() for h in rows.columns]
+            rows.columns = range(len(headers))
+        elif suffix in CSV_SUFFIXES:
+            rows, headers = _read_csv(path)
+        else:
+            raise DataError(f"Data file {path} has suffix '{suffix}'; use a .csv or .parquet file.")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"Data file {path} is empty. Export the table again with a header row.") from None
+    except UnicodeDecodeError:
+        raise DataError(
+            f"Data file {path} is not UTF-8 text (or not a CSV file at all). Export it as a UTF-8 CSV or as Parquet."
+        ) from None
+    except (ValueError, OSError) as exc:  # pandas' ParserError and pyarrow's ArrowInvalid are ValueErrors
+        reason = " ".join(str(exc).split())[:200]
+        raise DataError(
+            f"Data file {path} cannot be read as a {suffix} file ({reason}). Export it again as CSV or Parquet."
+        ) from None
+    if rows.empty:
+        raise DataError(f"Data file {path} has a header but no rows. Export the table again.")
+    return rows, headers
+
+
+def name_columns(rows: pd.DataFrame, headers: list[str], *, spec: DatasetSpec, path: Path) -> pd.DataFrame:
+    """Give the spec's names to the columns it describes; drop or label the others.
+
+    A column of the file the spec does not list keeps its header as its label when that header is
+    unique and not blank, else ``#N`` (its position), so the schema can name it in its report.
+
+    Raises:
+        SchemaError: a header the spec asks for appears more than once, or a ``source`` position lies
+            beyond the file's last column (all such problems at once).
+    """
+    positions: dict[int, str] = {}
+    problems: list[str] = []
+    for col in spec.columns:
+        position = col.source_position
+        if position is not None:
+            if position >= len(headers):
+                problems.append(
+                    f"Column '{col.name}' reads column {col.source} (`source`), but the file has {len(headers)} "
+                    "columns. Fix the `source` in the dataset specification."
+                )
+            else:
+                positions[position] = col.name
+            continue
+        hits = [i for i, header in enumerate(headers) if header == col.source_header]
+        if len(hits) > 1:
+            where = ", ".join(f"#{i + 1}" for i in hits)
+            problems.append(
+                f"Column '{col.name}': header '{col.source_header}' appears {len(hits)} times (columns {where}). "
+                f'Name the one to read by its position in the spec, e.g. `source: "#{hits[0] + 1}"`.'
+            )
+        elif hits:
+            positions[hits[0]] = col.name
+    if problems:
+        raise SchemaError(f"The data file {path} does not match dataset specification '{spec.name}':", problems)
+
+    unlisted = [i for i in range(len(headers)) if i not in positions]
+    if spec.unlisted_columns == "exclude":
+        if unlisted:
+            log.info("Dropped %d column(s) the specification does not list (unlisted_columns: exclude)", len(unlisted))
+        kept = sorted(positions)
+        return rows[kept].set_axis([positions[i] for i in kept], axis=1)
+    taken = set(positions.values())
+    labels = dict(positions)
+    for i in unlisted:
+        header = headers[i]
+        unique = header and headers.count(header) == 1 and header not in taken
+        labels[i] = header if unique else f"#{i + 1}"
+    return rows.set_axis([labels[i] for i in range(len(headers))], axis=1)
+
+
+def read_table(*, path: Path, spec: DatasetSpec) -> pd.DataFrame:
+    """Read the user's CSV or Parquet file with the spec's column names, every value as text.
+
+    Args:
+        path: the raw file (``base.dataset_path``).
+        spec: the dataset specification: its ``source``s name the columns, its ``unlisted_columns``
+            says what becomes of the others.
+
+    Returns:
+        The raw table, not yet typed nor validated (``traumasynth.schema.conform`` does both).
+
+    Raises:
+        DataError: the file is missing, empty or unreadable.
+        SchemaError: a header the spec needs is ambiguous, or a ``source`` position is out of range.
+    """
+    rows, headers = read_file(path)
+    return name_columns(rows, headers, spec=spec, path=path)
