@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -330,7 +330,11 @@ class DatasetSpec(BaseModel):
 
 
 #: What ``spec_hash`` leaves out (see its docstring).
-_NOT_HASHED: Final = {"public": True, "unlisted_columns": True, "columns": {"__all__": {"source", "format"}}}
+_NOT_HASHED: Final[dict[str, Any]] = {
+    "public": True,
+    "unlisted_columns": True,
+    "columns": {"__all__": {"source", "format"}},
+}
 
 
 def load_spec(path: str | Path) -> DatasetSpec:
