@@ -66,6 +66,8 @@ def project(tmp_path: Path, sim_spec: DatasetSpec) -> Path:
     shutil.copytree(DATASETS, tmp_path / "datasets")
     data = prepare_dataset(spec=sim_spec, params=PrepareParams(n_rows=800, min_class_rows=5), dataset_path=None, seed=3)
     (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/checker").mkdir()  # the checker's measured quality, as its labelled-set test writes it
+    (tmp_path / "metrics/checker/ed_trauma_sim.json").write_text(json.dumps({"recall": 0.95, "precision": 1.0}))
     write_prepared(data, spec=sim_spec, out_dir=tmp_path / "data/prepared", metrics_path=tmp_path / "metrics/prep.json")
     _synthetic_files(tmp_path, "vae", simulate(n_rows=len(data.train), seed=21, spec=sim_spec), sim_spec, 3.0)
     _synthetic_files(tmp_path, "ddpm", data.train, sim_spec, 8.0)
@@ -127,6 +129,7 @@ def test_stage_writes_metrics_plots_and_report(project: Path):
     assert "self_harm" in fresh["utility"]["rare_recall"]
     assert fresh["privacy"]["epsilon_total"] == 3.0 and copy["privacy"]["epsilon_total"] == 8.0
     assert fresh["narrative"]["faithfulness_rate"] == 0.8
+    assert (fresh["narrative"]["checker_recall"], fresh["narrative"]["checker_precision"]) == (0.95, 1.0)
     # the copy of the training rows is flagged; fresh rows of the population are not
     assert copy["privacy"]["exact_match_rate"] == 1.0 and fresh["privacy"]["exact_match_rate"] == 0.0
     assert copy["privacy"]["mia_auc"] > 0.9 > fresh["privacy"]["mia_auc"]

@@ -77,9 +77,10 @@ def test_narrative_metrics_join_labels_and_compare_with_real_text(narrated_spec)
     out = narrative_metrics(
         narratives=narratives, narrate_metrics={"faithfulness_rate": 0.9}, synthetic=synthetic,
         real_train=real.iloc[:160], real_test=real.iloc[160:], spec=narrated_spec, id_column="row_id",
-        text_rows=1000, max_features=1000, cv_folds=3, seed=0,
+        text_rows=1000, max_features=1000, cv_folds=3, seed=0, checker_metrics={"recall": 0.95, "precision": 1.0},
     )  # fmt: skip
     assert out["faithfulness_rate"] == 0.9
+    assert (out["checker_recall"], out["checker_precision"]) == (0.95, 1.0)  # quoted beside it
     assert out["text_tstr_macro_f1"] == 1.0
     assert out["text_trtr_macro_f1"] == 1.0
     assert out["text_tstr_trtr_ratio"] == 1.0
@@ -92,4 +93,5 @@ def test_narrative_metrics_join_labels_and_compare_with_real_text(narrated_spec)
         cv_folds=3, seed=0,
     )  # fmt: skip
     assert shuffled["faithfulness_rate"] == 1.0  # from the file's column when the metrics file is absent
+    assert "checker_recall" not in shuffled  # no labelled set measured: nothing quoted
     assert shuffled["text_tstr_macro_f1"] < 0.6  # narratives that do not match their rows teach nothing

@@ -130,3 +130,46 @@ def test_neiss_disposition_and_misspelt_fall() -> None:
     assert check.contradictions == ("disposition: note says TREATED/EXAMINED AND RELEASED, row says "
                                     "TREATED AND ADMITTED/HOSPITALIZED",)  # fmt: skip
     assert "mechanism" in check.agreed
+
+
+def test_number_words_are_read_as_digits(lexicon: Lexicon) -> None:
+    from traumasynth.narrate.facts import numbers_as_digits
+
+    assert (
+        numbers_as_digits("Forty-two-year-old, GCS fourteen, HR one hundred and ten") == "42-year-old, GCS 14, HR 110"
+    )
+    check = check_narrative(narrative=FAITHFUL.replace("34-year-old", "Forty-three-year-old"), row=ROW, lexicon=lexicon)
+    assert [c.split(":")[0] for c in check.contradictions] == ["age"]
+
+
+def test_pronouns_of_the_patient_not_of_a_relative(lexicon: Lexicon) -> None:
+    ok = check_narrative(narrative=FAITHFUL + " His wife said she saw him fall.", row=ROW, lexicon=lexicon)
+    assert ok.contradictions == ()
+    bad = check_narrative(narrative=FAITHFUL.replace("onto his", "onto her"), row=ROW, lexicon=lexicon)
+    assert [c.split(":")[0] for c in bad.contradictions] == ["sex"]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "note", "fact"),
+    [
+        ("imaging", "both", "34-year-old man fell at home. X-ray of the wrist, no CT.", "imaging"),
+        ("imaging", "xray", "34-year-old man fell at home. No imaging.", "imaging"),
+        ("injury_type", "fracture", "34-year-old man fell at home. X-ray shows no fracture.", "injury_type"),
+        ("alcohol_suspected", "yes", "34-year-old man fell at home, no alcohol suspected.", "alcohol"),
+        ("arrival_mode", "own_means", "34-year-old man fell at home, brought in by ambulance.", "arrival_mode"),
+        ("place", "road", "34-year-old man fell at home.", "place"),
+    ],
+)
+def test_denials_and_header_facts(lexicon: Lexicon, column: str, value: str, note: str, fact: str) -> None:
+    row = {"age": 34, "sex": "male", "mechanism": "fall", column: value}
+    check = check_narrative(narrative=note, row=row, lexicon=lexicon)
+    assert [c.split(":")[0] for c in check.contradictions] == [fact]
+
+
+def test_a_denied_value_the_row_lacks_is_no_contradiction(lexicon: Lexicon) -> None:
+    row = {"age": 34, "sex": "male", "mechanism": "fall", "imaging": "xray", "injury_type": "sprain"}
+    check = check_narrative(
+        narrative="34-year-old man fell at home. X-ray shows no fracture, no CT.", row=row, lexicon=lexicon
+    )
+    assert check.contradictions == ()
+    assert "imaging" in check.agreed

@@ -41,6 +41,10 @@ class InputPaths:
     def stage_metrics(self, stage: str, model: str) -> Path:
         return self.metrics_dir / f"{stage}_{model}.json"
 
+    def checker_metrics(self, dataset: str) -> Path:
+        """The fact checker's recall and precision on the dataset's labelled notes (written by its test)."""
+        return self.metrics_dir / "checker" / f"{dataset}.json"
+
 
 @dataclass(frozen=True)
 class ModelInputs:
@@ -55,6 +59,8 @@ class ModelInputs:
         narrate_metrics: ``metrics/narrate_<model>.json`` when present.
         narrative_id: the column of ``narratives`` holding the synthetic row id.
         synthetic_path: where ``synthetic`` was read (for messages).
+        checker_metrics: ``metrics/checker/<dataset>.json`` when narratives are read and the
+            dataset has a labelled set (the fact checker's measured recall and precision).
     """
 
     model: str
@@ -66,6 +72,7 @@ class ModelInputs:
     narratives: pd.DataFrame | None
     narrate_metrics: dict[str, Any] | None
     narrative_id: str | None
+    checker_metrics: dict[str, Any] | None = None
 
 
 def check_inputs(*, models: tuple[str, ...], paths: InputPaths, narrated: tuple[str, ...]) -> None:
@@ -143,6 +150,7 @@ def load_model_inputs(*, model: str, paths: InputPaths, spec: DatasetSpec, narra
     train_path = paths.stage_metrics("train", model)
     narr_path = paths.narratives(model)
     narr_metrics = paths.stage_metrics("narrate", model)
+    checker = paths.checker_metrics(spec.name)
     narratives = read_narratives(narr_path, model=model) if narrated and narr_path.is_file() else None
     if narratives is not None and narratives.empty:  # narrate.n_rows: 0, a table-only run
         narratives = None
@@ -156,4 +164,5 @@ def load_model_inputs(*, model: str, paths: InputPaths, spec: DatasetSpec, narra
         narratives=narratives,
         narrate_metrics=read_json(narr_metrics) if narratives is not None and narr_metrics.is_file() else None,
         narrative_id=narrative_id_column(narratives, spec=spec, path=narr_path) if narratives is not None else None,
+        checker_metrics=read_json(checker) if narratives is not None and checker.is_file() else None,
     )

@@ -268,6 +268,7 @@ def evaluate_model(
             narratives=inputs.narratives, narrate_metrics=inputs.narrate_metrics, synthetic=synthetic,
             real_train=train, real_test=test, spec=spec, id_column=inputs.narrative_id, text_rows=params.text_rows,
             max_features=params.text_max_features, cv_folds=params.cv_folds, seed=seed,
+            checker_metrics=inputs.checker_metrics,
         )  # fmt: skip
         metrics["narrative"] = {k: v if k == "rows" else _r(v) for k, v in narr.items()}
     progress.update()

@@ -1,5 +1,11 @@
 """Narrative metrics: faithfulness, lexical diversity, and (with real narratives) text utility.
 
+- ``faithfulness_rate``, ``core_faithful_rate``: from the narrate stage (what the fact checker
+  finds); ``checker_recall`` and ``checker_precision`` beside them: the checker's recall and
+  precision for contradictions on the dataset's hand-labelled notes
+  (``metrics/checker/<dataset>.json``, see docs/narratives.md), so a reader knows how many
+  contradictions the faithfulness rate cannot see.
+
 - ``distinct_n``: distinct-n, the number of distinct word n-grams over the number of
   n-grams in a corpus (0..1, higher = more varied wording). It falls as a corpus grows,
   so corpora are compared at the same size (``evaluate.text_rows``).
@@ -122,6 +128,14 @@ def _faithfulness(narratives: pd.DataFrame, narrate_metrics: dict[str, Any] | No
     return {}
 
 
+def _checker_quality(checker_metrics: dict[str, Any] | None) -> dict[str, float]:
+    """The fact checker's measured recall and precision, when the dataset has a labelled set."""
+    if checker_metrics is None:
+        return {}
+    keys = {"checker_recall": "recall", "checker_precision": "precision"}
+    return {k: float(v) for k, src in keys.items() if isinstance(v := checker_metrics.get(src), int | float)}
+
+
 def narrative_metrics(
     *,
     narratives: pd.DataFrame,
@@ -135,8 +149,9 @@ def narrative_metrics(
     max_features: int,
     cv_folds: int,
     seed: int,
+    checker_metrics: dict[str, Any] | None = None,
 ) -> dict[str, float]:
-    """Faithfulness, distinct-1/2 and, when the spec has a real narrative column, text TSTR/TRTR.
+    """Faithfulness (and the checker's measured recall), distinct-1/2 and, with real narratives, text TSTR/TRTR.
 
     Synthetic narratives get their mechanism label from the synthetic table, joined on the
     row id (``id_column`` of ``narratives``; see ``synthetic_row_ids``). The text TRTR
@@ -146,6 +161,7 @@ def narrative_metrics(
     rng = np.random.default_rng(seed)
     out: dict[str, float] = {"rows": len(narratives)}
     out.update(_faithfulness(narratives, narrate_metrics))
+    out.update(_checker_quality(checker_metrics))
     target = spec.target.name
     if narratives[id_column].duplicated().any():
         raise DataError(

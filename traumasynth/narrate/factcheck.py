@@ -60,8 +60,14 @@ def _show(value: str | float) -> str:
     return f"{value:g}" if isinstance(value, float) else value
 
 
-def _judge(rule: FactRule, stated: set[str | float], truth: Any) -> str | None:
-    """None if ``stated`` agrees with ``truth``, else the contradiction's text."""
+def _judge(rule: FactRule, stated: set[str | float], truth: Any, denied: set[str] | None = None) -> str | None:
+    """None if ``stated`` agrees with ``truth`` (and ``denied`` does not deny it), else the contradiction's text."""
+    if denied and not _missing(truth):
+        refused = denied & {str(truth), *rule.entails.get(str(truth), ())}
+        if refused:
+            return f"{rule.name}: note denies {', '.join(sorted(refused))}, row says {truth}"
+    if not stated:
+        return None
     said = ", ".join(sorted(_show(v) for v in stated))
     if rule.kind == "number":
         if _missing(truth):
@@ -95,12 +101,17 @@ def check_narrative(*, narrative: str, row: Mapping[str, Any], lexicon: Lexicon)
     omissions: list[str] = []
     for name, rule in by_name.items():
         values = stated.get(name)
+        denied = stated.get_denied(name)
         truth = row.get(rule.column)
-        if not values:
+        if not values and not denied:
             if rule.core and not _missing(truth):
                 omissions.append(name)
             continue
-        verdict = _judge(rule, values, truth)
+        verdict = _judge(rule, values, truth, denied)
+        if not verdict and not values:  # only denials, none of the row's value: neither agreed nor wrong
+            if rule.core and not _missing(truth):
+                omissions.append(name)
+            continue
         (contradictions if verdict else agreed).append(verdict or name)
     total = len(agreed) + len(contradictions) + len(omissions)
     return FactCheck(

@@ -35,6 +35,9 @@ class FactRule(BaseModel):
     match: Literal["any", "all"] = "all"
     scope: Literal["all", "first_sentence"] = "all"
     negatable: bool = False
+    deny: bool = False
+    entails: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    skip_sentences: str | None = None
     tolerance: float = 0.0
     patterns: tuple[str, ...] = ()
     cues: dict[str, tuple[str, ...]] = Field(default_factory=dict)
@@ -46,7 +49,10 @@ class FactRule(BaseModel):
             raise ValueError(f"fact '{self.name}': a number fact needs `patterns`")
         if self.kind == "category" and not self.cues:
             raise ValueError(f"fact '{self.name}': a category fact needs `cues`")
-        for pattern in (*self.patterns, *(p for ps in self.cues.values() for p in ps)):
+        if self.deny and not self.negatable:
+            raise ValueError(f"fact '{self.name}': `deny` reads negated cues, so it needs `negatable: true`")
+        skip = (self.skip_sentences,) if self.skip_sentences else ()
+        for pattern in (*self.patterns, *(p for ps in self.cues.values() for p in ps), *skip):
             try:
                 re.compile(pattern)
             except re.error as exc:
@@ -60,6 +66,7 @@ class Lexicon(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     negation: str = r"\b(?:no|not|without)\b"
+    number_words: bool = False
     facts: tuple[FactRule, ...] = Field(min_length=1)
 
     @property
@@ -88,15 +95,54 @@ class Lexicon(BaseModel):
 
 @dataclass
 class StatedFacts:
-    """What a note states: fact name -> set of values (category labels or numbers)."""
+    """What a note states: fact name -> set of values (category labels or numbers).
+
+    ``denied`` holds the values a note says are absent ("no fracture", "no X-ray"), for the
+    facts whose rule has ``deny: true``.
+    """
 
     values: dict[str, set[str | float]] = field(default_factory=dict)
+    denied: dict[str, set[str]] = field(default_factory=dict)
 
     def add(self, name: str, value: str | float) -> None:
         self.values.setdefault(name, set()).add(value)
 
+    def deny(self, name: str, value: str) -> None:
+        self.denied.setdefault(name, set()).add(value)
+
     def get(self, name: str) -> set[str | float]:
         return self.values.get(name, set())
+
+    def get_denied(self, name: str) -> set[str]:
+        return self.denied.get(name, set())
+
+
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+).split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_NUMBER_WORD = re.compile(
+    r"\b(?:(?P<hundreds>one|two) hundred(?: and)?[- ])?"
+    rf"(?:(?P<tens>{'|'.join(_TENS)})(?:[- ](?P<tens_unit>{'|'.join(_UNITS[1:10])}))?"
+    rf"|(?P<unit>{'|'.join(_UNITS)}))\b",
+    re.IGNORECASE,
+)
+
+
+def _number(m: re.Match[str]) -> str:
+    value = 100 * _UNITS.index(m["hundreds"].lower()) if m["hundreds"] else 0
+    if m["tens"]:
+        value += 10 * (_TENS.index(m["tens"].lower()) + 2)
+        value += _UNITS.index(m["tens_unit"].lower()) if m["tens_unit"] else 0
+    else:
+        value += _UNITS.index(m["unit"].lower())
+    return str(value)
+
+
+def numbers_as_digits(text: str) -> str:
+    """English number words up to 299 as digits: "forty-two-year-old" -> "42-year-old", "GCS fourteen" -> "GCS 14"."""
+    return _NUMBER_WORD.sub(_number, text)
 
 
 def load_lexicon(*, dataset: str, directory: Path = LEXICON_DIR) -> Lexicon | None:
@@ -132,9 +178,14 @@ def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
     """
     stated = StatedFacts()
     negation = re.compile(lexicon.negation, re.IGNORECASE)
+    if lexicon.number_words:
+        text = numbers_as_digits(text)
     first = _SENTENCE_END.split(text, maxsplit=1)[0]
     for rule in lexicon.facts:
         scope = first if rule.scope == "first_sentence" else text
+        if rule.skip_sentences:
+            skip = re.compile(rule.skip_sentences, re.IGNORECASE)
+            scope = ". ".join(s for s in _SENTENCE_END.split(scope) if not skip.search(s))
         if rule.kind == "number":
             for pattern in rule.patterns:
                 for m in re.finditer(pattern, scope, re.IGNORECASE):
@@ -143,14 +194,19 @@ def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
                         stated.add(rule.name, float(int(groups["months"]) // 12))
                     elif groups.get("value") is not None:
                         stated.add(rule.name, float(groups["value"]))
+                    elif groups.get("zero") is not None:  # "no pain"
+                        stated.add(rule.name, 0.0)
             continue
         for value, patterns in rule.cues.items():
+            said = denied = False
             for pattern in patterns:
-                hit = any(
-                    not (rule.negatable and _negated(scope, m.start(), negation))
-                    for m in re.finditer(pattern, scope, re.IGNORECASE)
-                )
-                if hit:
-                    stated.add(rule.name, value)
-                    break
+                for m in re.finditer(pattern, scope, re.IGNORECASE):
+                    if rule.negatable and _negated(scope, m.start(), negation):
+                        denied = True
+                    else:
+                        said = True
+            if said:
+                stated.add(rule.name, value)
+            if denied and rule.deny:
+                stated.deny(rule.name, value)
     return stated

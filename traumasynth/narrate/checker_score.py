@@ -1,0 +1,152 @@
+"""How well the fact checker finds contradictions, measured on a hand-labelled set of notes.
+
+A labelled item is a note, the row it was written from and the facts a reader found contradicted
+(``tests/data/checker_labels/labels.jsonl``, rules in ``LABELLING.md`` beside it). For each
+fact, a true positive is a labelled contradiction the checker also reports, a false positive one
+it reports that the labels do not have, a false negative one it misses:
+
+- ``recall`` = TP / (TP + FN): share of real contradictions caught (0..1, maximise);
+- ``precision`` = TP / (TP + FP): share of reported contradictions that are real (0..1, maximise).
+
+``recall`` is None for a fact with no labelled contradiction, ``precision`` for one the checker
+never reported. The figures are written to ``metrics/checker/<dataset>.json`` and quoted by
+``evaluate`` beside the faithfulness rate (which counts only what the checker catches).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from traumasynth.errors import DataError
+from traumasynth.narrate.factcheck import check_narrative
+from traumasynth.narrate.facts import Lexicon
+
+
+@dataclass(frozen=True)
+class LabelledNote:
+    """One note of the labelled set: its row, its text and the facts it contradicts."""
+
+    id: str
+    source: str
+    row: Mapping[str, Any]
+    narrative: str
+    contradicted: frozenset[str]
+
+
+@dataclass(frozen=True)
+class FactScore:
+    """Counts of one fact (or of all facts together)."""
+
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
+
+
+@dataclass(frozen=True)
+class CheckerScore:
+    """The checker's contradictions against the labels: overall, per fact, and the misses."""
+
+    overall: FactScore
+    per_fact: dict[str, FactScore]
+    items: int
+    misses: tuple[tuple[str, str], ...]  # (item id, fact) labelled but not reported
+    false_alarms: tuple[tuple[str, str], ...]  # (item id, fact) reported but not labelled
+
+    def table(self) -> str:
+        """A plain-text table: one line per fact, then the overall line."""
+
+        def fmt(x: float | None) -> str:
+            return "  -  " if x is None else f"{x:.3f}"
+
+        lines = [f"{'fact':<14} {'TP':>4} {'FP':>4} {'FN':>4}  recall  precision"]
+        for name, s in [*sorted(self.per_fact.items()), ("OVERALL", self.overall)]:
+            lines.append(f"{name:<14} {s.tp:>4} {s.fp:>4} {s.fn:>4}  {fmt(s.recall):>6}  {fmt(s.precision):>9}")
+        return "\n".join(lines)
+
+    def to_json(self, *, dataset: str) -> dict[str, Any]:
+        """The figures ``metrics/checker/<dataset>.json`` holds (rounded to 4 places)."""
+
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 4)
+
+        return {
+            "dataset": dataset,
+            "items": self.items,
+            "contradictions_labelled": self.overall.tp + self.overall.fn,
+            "recall": r(self.overall.recall),
+            "precision": r(self.overall.precision),
+            "per_fact": {
+                name: {"tp": s.tp, "fp": s.fp, "fn": s.fn, "recall": r(s.recall), "precision": r(s.precision)}
+                for name, s in sorted(self.per_fact.items())
+            },
+        }
+
+
+def load_labelled(path: Path) -> list[LabelledNote]:
+    """Read a labelled set (JSON lines with ``id``, ``source``, ``row``, ``narrative``, ``contradicted``).
+
+    Raises:
+        DataError: a line is not valid JSON or lacks one of those keys.
+    """
+    notes: list[LabelledNote] = []
+    problems: list[str] = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            notes.append(
+                LabelledNote(
+                    id=str(item["id"]),
+                    source=str(item["source"]),
+                    row=dict(item["row"]),
+                    narrative=str(item["narrative"]),
+                    contradicted=frozenset(item["contradicted"]),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            problems.append(f"line {n}: {exc!r}")
+    if problems:
+        raise DataError(f"The labelled set {path} has {len(problems)} bad lines ({'; '.join(problems[:5])}). Fix them.")
+    return notes
+
+
+def score_checker(*, notes: Iterable[LabelledNote], lexicon: Lexicon) -> CheckerScore:
+    """Run the checker on every labelled note and count its contradictions against the labels, per fact."""
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    misses: list[tuple[str, str]] = []
+    alarms: list[tuple[str, str]] = []
+    count = 0
+    for note in notes:
+        count += 1
+        check = check_narrative(narrative=note.narrative, row=note.row, lexicon=lexicon)
+        reported = {c.split(":", 1)[0] for c in check.contradictions}
+        for fact in reported & note.contradicted:
+            tp[fact] += 1
+        for fact in sorted(reported - note.contradicted):
+            fp[fact] += 1
+            alarms.append((note.id, fact))
+        for fact in sorted(note.contradicted - reported):
+            fn[fact] += 1
+            misses.append((note.id, fact))
+    names = set(tp) | set(fp) | set(fn)
+    per_fact = {name: FactScore(tp=tp[name], fp=fp[name], fn=fn[name]) for name in names}
+    overall = FactScore(tp=sum(tp.values()), fp=sum(fp.values()), fn=sum(fn.values()))
+    return CheckerScore(
+        overall=overall, per_fact=per_fact, items=count, misses=tuple(misses), false_alarms=tuple(alarms)
+    )
