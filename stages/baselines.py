@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from traumasynth import layout
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.params import BaseParams, load_section
 from traumasynth.peers import BaselinesParams, find_peers_python, run_baseline_stage
@@ -29,21 +30,19 @@ def main(
     params: Annotated[
         Path, typer.Option(help="params.yaml: `base`, `baselines`, and ε/δ of `train_dp_tabular`.")
     ] = Path("params.yaml"),
-    train: Annotated[Path, typer.Option(help="Prepared training split (Parquet).")] = Path(
-        "data/prepared/train.parquet"
-    ),
-    out: Annotated[Path, typer.Option(help="Synthetic table (Parquet), as `sample` writes it.")] = Path(
-        "data/synthetic/aim.parquet"
-    ),
-    augment_out: Annotated[Path, typer.Option(help="Augment file (written empty: peers have no top-up).")] = Path(
-        "data/synthetic/aim_augment.parquet"
-    ),
-    train_metrics: Annotated[Path, typer.Option(help="JSON: ε, δ, fit and sample seconds, library version.")] = Path(
-        "metrics/train_aim.json"
-    ),
-    sample_metrics: Annotated[Path, typer.Option(help="JSON read by `evaluate`: rows and total (ε, δ).")] = Path(
-        "metrics/sample_aim.json"
-    ),
+    train: Annotated[Path, typer.Option(help="Prepared training split (Parquet).")] = layout.TRAIN_SPLIT,
+    out: Annotated[
+        Path | None, typer.Option(help="Synthetic table, as `sample` writes it; default data/synthetic/<peer>.parquet.")
+    ] = None,
+    augment_out: Annotated[
+        Path | None, typer.Option(help="Augment file (written empty: peers have no top-up); default like sample's.")
+    ] = None,
+    train_metrics: Annotated[
+        Path | None, typer.Option(help="ε, δ, fit and sample seconds, library; default metrics/train_<peer>.json.")
+    ] = None,
+    sample_metrics: Annotated[
+        Path | None, typer.Option(help="Rows and total (ε, δ) for evaluate; default metrics/sample_<peer>.json.")
+    ] = None,
     peers_python: Annotated[
         Path | None,
         typer.Option(
@@ -54,7 +53,7 @@ def main(
     worker: Annotated[Path, typer.Option(help="The worker script run with --peers-python.")] = Path(
         "peers/run_peer.py"
     ),
-    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = Path("datasets"),
+    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = layout.DATASETS,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Fit `--peer` on `--train` in the peers' environment and write its synthetic table and metrics."""
@@ -74,10 +73,10 @@ def main(
             train_path=train,
             python=peers_python or find_peers_python(Path.cwd()),
             script=worker,
-            out_path=out,
-            augment_out_path=augment_out,
-            train_metrics_path=train_metrics,
-            sample_metrics_path=sample_metrics,
+            out_path=out or layout.synthetic(peer),
+            augment_out_path=augment_out or layout.augment(peer),
+            train_metrics_path=train_metrics or layout.stage_metrics("train", peer),
+            sample_metrics_path=sample_metrics or layout.stage_metrics("sample", peer),
         )
     log.info(
         "%s (%s): ε=%s, fit %.1f s, %d rows at %s rows/s",

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from traumasynth import layout
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.evaluate.compare import CompareOutputs, compare_models
 from traumasynth.params import BaseParams, load_section, read_params
@@ -22,14 +23,12 @@ def main(
     params: Annotated[Path, typer.Option(help="params.yaml to read `base` and `baselines` from.")] = Path(
         "params.yaml"
     ),
-    summary_dir: Annotated[Path, typer.Option(help="Folder of <model>.json written by evaluate.")] = Path(
-        "data/evaluation"
-    ),
-    metrics_dir: Annotated[Path, typer.Option(help="Folder of evaluate_<model>.json.")] = Path("metrics"),
-    utility_plot: Annotated[Path, typer.Option(help="Plot data: macro-F1 of every model and setting.")] = Path(
-        "metrics/plots/utility.csv"
-    ),
-    report: Annotated[Path, typer.Option(help="Markdown comparison of the models.")] = Path("metrics/report.md"),
+    summary_dir: Annotated[Path, typer.Option(help="Folder of <model>.json written by evaluate.")] = layout.EVALUATION,
+    metrics_dir: Annotated[Path, typer.Option(help="Folder of evaluate_<model>.json.")] = layout.METRICS,
+    utility_plot: Annotated[
+        Path, typer.Option(help="Plot data: macro-F1 of every model and setting.")
+    ] = layout.UTILITY_PLOT,
+    report: Annotated[Path, typer.Option(help="Markdown comparison of the models.")] = layout.REPORT,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Compare the models of `base.models` and the peers of `baselines.peers`."""

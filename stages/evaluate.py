@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from traumasynth import layout
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.evaluate.inputs import InputPaths
 from traumasynth.evaluate.run import EvaluateParams, ModelOutputs, run_model_evaluation
@@ -25,21 +26,19 @@ def main(
         bool, typer.Option(help="Evaluate its narratives too (--no-narratives for peers, which have none).")
     ] = True,
     params: Annotated[Path, typer.Option(help="params.yaml to read `base` and `evaluate` from.")] = Path("params.yaml"),
-    prepared_dir: Annotated[Path, typer.Option(help="Folder with the real train/test splits.")] = Path("data/prepared"),
+    prepared_dir: Annotated[Path, typer.Option(help="Folder with the real train/test splits.")] = layout.PREPARED,
     synthetic_dir: Annotated[
         Path, typer.Option(help="Folder with <model>.parquet and <model>_augment.parquet.")
-    ] = Path("data/synthetic"),
-    narratives_dir: Annotated[Path, typer.Option(help="Folder with <model>.parquet narratives.")] = Path(
-        "data/narratives"
-    ),
+    ] = layout.SYNTHETIC,
+    narratives_dir: Annotated[Path, typer.Option(help="Folder with <model>.parquet narratives.")] = layout.NARRATIVES,
     metrics_dir: Annotated[
         Path, typer.Option(help="Reads train_/sample_/narrate_<model>.json, writes evaluate_<model>.json.")
-    ] = Path("metrics"),
-    plots_dir: Annotated[Path, typer.Option(help="Folder for the model's plot data (CSV).")] = Path("metrics/plots"),
-    summary_dir: Annotated[Path, typer.Option(help="Folder for <model>.json, read by the compare stage.")] = Path(
-        "data/evaluation"
-    ),
-    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = Path("datasets"),
+    ] = layout.METRICS,
+    plots_dir: Annotated[Path, typer.Option(help="Folder for the model's plot data (CSV).")] = layout.PLOTS,
+    summary_dir: Annotated[
+        Path, typer.Option(help="Folder for <model>.json, read by the compare stage.")
+    ] = layout.EVALUATION,
+    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = layout.DATASETS,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Evaluate `--model` against the real splits and write its metrics, plot data and summary."""
@@ -61,9 +60,9 @@ def main(
                 metrics_dir=metrics_dir,
             ),
             outputs=ModelOutputs(
-                metrics=metrics_dir / f"evaluate_{model}.json",
+                metrics=layout.stage_metrics("evaluate", model, metrics_dir),
                 plots_dir=plots_dir,
-                summary=summary_dir / f"{model}.json",
+                summary=layout.evaluation_summary(model, summary_dir),
             ),
         )
     u, p = metrics["utility"], metrics["privacy"]

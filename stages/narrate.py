@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from traumasynth import layout
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.narrate import NarrateParams, narrate_synthetic
 from traumasynth.params import BaseParams, load_section
@@ -33,7 +34,7 @@ def main(
     ),
     shards_dir: Annotated[
         Path, typer.Option(file_okay=False, help="Resumable shards; <shards-dir>/<model>/part-*.parquet.")
-    ] = Path("data/interim/narrate_shards"),
+    ] = layout.NARRATE_SHARDS,
     prompts_dir: Annotated[
         Path, typer.Option(file_okay=False, help="Prompt templates: <dir>/<dataset>/<version>/.")
     ] = (Path("prompts")),

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from traumasynth import layout
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.params import BaseParams, load_section
 from traumasynth.prepare import PrepareParams, prepare_dataset, warn_if_unseen_by_dvc, write_prepared
@@ -22,12 +23,12 @@ def main(
     params: Annotated[Path, typer.Option(help="params.yaml to read `base` and `prepare` from.")] = Path("params.yaml"),
     raw_dir: Annotated[
         Path, typer.Option(help="Folder of private raw tables, a dep of this stage: DVC sees changes to files in it.")
-    ] = Path("data/raw"),
-    out_dir: Annotated[Path, typer.Option(help="Folder for train/val/test Parquet files.")] = Path("data/prepared"),
-    metrics: Annotated[Path, typer.Option(help="JSON file for rows, class counts and missingness.")] = Path(
-        "metrics/prepare.json"
-    ),
-    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = Path("datasets"),
+    ] = layout.RAW,
+    out_dir: Annotated[Path, typer.Option(help="Folder for train/val/test Parquet files.")] = layout.PREPARED,
+    metrics: Annotated[
+        Path, typer.Option(help="JSON file for rows, class counts and missingness.")
+    ] = layout.PREPARE_METRICS,
+    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = layout.DATASETS,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Read `base.dataset`, check it against `datasets/<dataset>.yaml`, and write the splits."""

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from traumasynth import layout
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.params import BaseParams, load_section
 from traumasynth.prepare import PrepareParams
@@ -24,17 +25,13 @@ def main(
     params: Annotated[Path, typer.Option(help="params.yaml to read `base`, `prepare` and `sample` from.")] = Path(
         "params.yaml"
     ),
-    synthetic_dir: Annotated[Path, typer.Option(help="Folder of <model>.parquet synthetic tables.")] = Path(
-        "data/synthetic"
-    ),
-    narratives_dir: Annotated[Path, typer.Option(help="Folder of <model>.parquet narratives.")] = Path(
-        "data/narratives"
-    ),
-    metrics_dir: Annotated[Path, typer.Option(help="Folder of train_/sample_<model>.json (the budgets).")] = Path(
-        "metrics"
-    ),
-    out_dir: Annotated[Path, typer.Option(help="The release folder (replaced whole).")] = Path("release"),
-    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = Path("datasets"),
+    synthetic_dir: Annotated[Path, typer.Option(help="Folder of <model>.parquet synthetic tables.")] = layout.SYNTHETIC,
+    narratives_dir: Annotated[Path, typer.Option(help="Folder of <model>.parquet narratives.")] = layout.NARRATIVES,
+    metrics_dir: Annotated[
+        Path, typer.Option(help="Folder of train_/sample_<model>.json (the budgets).")
+    ] = layout.METRICS,
+    out_dir: Annotated[Path, typer.Option(help="The release folder (replaced whole).")] = layout.RELEASE,
+    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = layout.DATASETS,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Write `release/` for the models of `base.models`, with `PRIVACY.md` and `privacy.json`."""

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from traumasynth import layout
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.io import write_json_atomic
 from traumasynth.params import BaseParams, load_section
@@ -33,18 +34,14 @@ VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v")]
 @app.command()
 def build(
     params: Annotated[Path, typer.Option(help="params.yaml to read `base` and `review` from.")] = Path("params.yaml"),
-    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = Path("datasets"),
-    synthetic_dir: Annotated[Path, typer.Option(help="Folder of <model>.parquet synthetic tables.")] = Path(
-        "data/synthetic"
-    ),
-    narratives_dir: Annotated[Path, typer.Option(help="Folder of <model>.parquet narratives.")] = Path(
-        "data/narratives"
-    ),
-    real: Annotated[Path, typer.Option(help="Real split whose rows may be shown (public datasets only).")] = Path(
-        "data/prepared/test.parquet"
-    ),
-    page: Annotated[Path, typer.Option(help="Output HTML page.", dir_okay=False)] = Path("review/page.html"),
-    key: KeyOpt = Path("review/key.json"),
+    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = layout.DATASETS,
+    synthetic_dir: Annotated[Path, typer.Option(help="Folder of <model>.parquet synthetic tables.")] = layout.SYNTHETIC,
+    narratives_dir: Annotated[Path, typer.Option(help="Folder of <model>.parquet narratives.")] = layout.NARRATIVES,
+    real: Annotated[
+        Path, typer.Option(help="Real split whose rows may be shown (public datasets only).")
+    ] = layout.TEST_SPLIT,
+    page: Annotated[Path, typer.Option(help="Output HTML page.", dir_okay=False)] = layout.REVIEW_PAGE,
+    key: KeyOpt = layout.REVIEW_KEY,
     verbose: VerboseOpt = False,
 ) -> None:
     """Write the self-contained review page and its key file."""
@@ -71,8 +68,8 @@ def build(
 @app.command()
 def ingest(
     ratings: Annotated[list[Path], typer.Argument(help="CSV files exported by the review page.", dir_okay=False)],
-    key: KeyOpt = Path("review/key.json"),
-    metrics: Annotated[Path, typer.Option(help="Output metrics JSON.", dir_okay=False)] = Path("metrics/review.json"),
+    key: KeyOpt = layout.REVIEW_KEY,
+    metrics: Annotated[Path, typer.Option(help="Output metrics JSON.", dir_okay=False)] = layout.REVIEW_METRICS,
     verbose: VerboseOpt = False,
 ) -> None:
     """Check exported ratings against the key and write the review metrics."""

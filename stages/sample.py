@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from traumasynth import layout
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.params import BaseParams, load_section
 from traumasynth.sampling import SampleParams, run_sample_stage
@@ -21,23 +22,21 @@ log = logging.getLogger("stages.sample")
 def main(
     model: Annotated[str, typer.Option(help="Synthesizer to sample from (a name of base.models: vae, ddpm).")],
     params: Annotated[Path, typer.Option(help="params.yaml to read `base` and `sample` from.")] = Path("params.yaml"),
-    model_dir: Annotated[Path, typer.Option(help="Trained model folder (from train_dp_tabular).")] = Path("models/vae"),
-    train: Annotated[Path, typer.Option(help="Prepared training split: only its labels are read, under DP.")] = Path(
-        "data/prepared/train.parquet"
-    ),
-    train_metrics: Annotated[Path, typer.Option(help="Training metrics JSON (its ε is composed).")] = Path(
-        "metrics/train_vae.json"
-    ),
-    out: Annotated[Path, typer.Option(help="Synthetic table for sample.strategy (Parquet).")] = Path(
-        "data/synthetic/vae.parquet"
-    ),
-    augment_out: Annotated[Path, typer.Option(help="Rare-class top-up rows (Parquet).")] = Path(
-        "data/synthetic/vae_augment.parquet"
-    ),
-    metrics: Annotated[Path, typer.Option(help="JSON file for rows, speed and the composed ε.")] = Path(
-        "metrics/sample_vae.json"
-    ),
-    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = Path("datasets"),
+    model_dir: Annotated[Path | None, typer.Option(help="Trained model folder; default models/<model>.")] = None,
+    train: Annotated[
+        Path, typer.Option(help="Prepared training split: only its labels are read, under DP.")
+    ] = layout.TRAIN_SPLIT,
+    train_metrics: Annotated[
+        Path | None, typer.Option(help="Training metrics (its budget plan); default metrics/train_<model>.json.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Synthetic table; default data/synthetic/<model>.parquet.")] = None,
+    augment_out: Annotated[
+        Path | None, typer.Option(help="Rare-class top-up rows; default data/synthetic/<model>_augment.parquet.")
+    ] = None,
+    metrics: Annotated[
+        Path | None, typer.Option(help="Rows, speed and the composed ε; default metrics/sample_<model>.json.")
+    ] = None,
+    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = layout.DATASETS,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Draw `sample.strategy` rows from `--model` and the augment top-up, and report the total (ε, δ)."""
@@ -51,12 +50,12 @@ def main(
             spec=spec,
             params=sample_params,
             seed=base.seed,
-            model_dir=model_dir,
+            model_dir=model_dir or layout.model_dir(model),
             train_path=train,
-            train_metrics_path=train_metrics,
-            out_path=out,
-            augment_out_path=augment_out,
-            metrics_path=metrics,
+            train_metrics_path=train_metrics or layout.stage_metrics("train", model),
+            out_path=out or layout.synthetic(model),
+            augment_out_path=augment_out or layout.augment(model),
+            metrics_path=metrics or layout.stage_metrics("sample", model),
         )
     log.info(
         "sampled %s: %d rows + %d augment rows, %s rows/s, ε total %s",

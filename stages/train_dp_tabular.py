@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from traumasynth import layout
 from traumasynth.cli import setup_logging, stage_errors
 from traumasynth.params import BaseParams, load_section
 from traumasynth.spec import load_spec
@@ -23,17 +24,18 @@ def main(
     params: Annotated[Path, typer.Option(help="params.yaml to read `base` and `train_dp_tabular` from.")] = Path(
         "params.yaml"
     ),
-    train: Annotated[Path, typer.Option(help="Prepared training split (Parquet).")] = Path(
-        "data/prepared/train.parquet"
-    ),
-    out_dir: Annotated[Path, typer.Option(help="Model folder to write (replaced atomically).")] = Path("models/vae"),
-    metrics: Annotated[Path, typer.Option(help="JSON file for ε spent, noise, steps and speed.")] = Path(
-        "metrics/train_vae.json"
-    ),
-    loss_curve: Annotated[Path, typer.Option(help="CSV file (epoch, loss) of the training curve.")] = Path(
-        "metrics/plots/loss_vae.csv"
-    ),
-    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = Path("datasets"),
+    train: Annotated[Path, typer.Option(help="Prepared training split (Parquet).")] = layout.TRAIN_SPLIT,
+    out_dir: Annotated[
+        Path | None, typer.Option(help="Model folder (replaced atomically); default models/<model>.")
+    ] = None,
+    metrics: Annotated[
+        Path | None, typer.Option(help="JSON: ε spent, noise, steps, speed; default metrics/train_<model>.json.")
+    ] = None,
+    loss_curve: Annotated[
+        Path | None,
+        typer.Option(help="CSV (epoch, loss) of the training curve; default metrics/plots/loss_<model>.csv."),
+    ] = None,
+    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = layout.DATASETS,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Train `--model` on `--train` under the (ε, δ) of `train_dp_tabular` and save it."""
@@ -48,9 +50,9 @@ def main(
             spec=spec,
             params=train_params,
             seed=base.seed,
-            out_dir=out_dir,
-            metrics_path=metrics,
-            loss_curve_path=loss_curve,
+            out_dir=out_dir or layout.model_dir(model),
+            metrics_path=metrics or layout.stage_metrics("train", model),
+            loss_curve_path=loss_curve or layout.loss_curve(model),
         )
     log.info(
         "trained %s: ε=%s δ=%s, %d steps, final loss %.4f, %.0f rows/s",

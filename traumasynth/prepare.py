@@ -15,6 +15,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 from sklearn.model_selection import train_test_split
 
+from traumasynth import layout
 from traumasynth.datasets import load_raw
 from traumasynth.errors import DataError
 from traumasynth.io import atomic_dir, write_json_atomic
@@ -187,7 +188,7 @@ def write_prepared(data: PreparedData, *, spec: DatasetSpec, out_dir: Path, metr
     """Write the splits as Parquet (all or nothing) and the metrics JSON; return the metrics."""
     with atomic_dir(out_dir) as tmp:
         for name, df in data.splits().items():
-            df.to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow", compression="zstd")
+            df.to_parquet(layout.split(name, tmp), index=False, engine="pyarrow", compression="zstd")
     metrics = prepare_metrics(data, spec=spec)
     write_json_atomic(metrics, metrics_path)
     return metrics

@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from traumasynth import layout
 from traumasynth.errors import DataError
 from traumasynth.io import atomic_dir, read_json_object, write_json_atomic, write_parquet_atomic
 from traumasynth.privacy.plan import BudgetPlan
@@ -83,8 +84,10 @@ class ReleaseInputs:
 
 def _model_card(model: str, *, metrics_dir: Path) -> dict[str, Any]:
     fix = f"Run `dvc repro sample@{model}`."
-    sample = read_json_object(metrics_dir / f"sample_{model}.json", fix=fix)
-    train = read_json_object(metrics_dir / f"train_{model}.json", fix=f"Run `dvc repro train_dp_tabular@{model}`.")
+    sample = read_json_object(layout.stage_metrics("sample", model, metrics_dir), fix=fix)
+    train = read_json_object(
+        layout.stage_metrics("train", model, metrics_dir), fix=f"Run `dvc repro train_dp_tabular@{model}`."
+    )
     if sample.get("epsilon_total") is None or "budget" not in train:
         return {"differentially_private": False, "epsilon": None, "delta": None, "mechanisms": []}
     try:
@@ -195,13 +198,12 @@ def build_release(
     id_columns = [spec.id_column.name] if spec.id_column is not None else []
     tables: dict[str, pd.DataFrame] = {}
     for m in models:
-        for name in (f"{m}.parquet", f"{m}_augment.parquet"):
-            path = inputs.synthetic_dir / name
+        for path in (layout.synthetic(m, inputs.synthetic_dir), layout.augment(m, inputs.synthetic_dir)):
             if not path.is_file():
                 raise DataError(f"{path} is missing. Run `dvc repro sample@{m}`.")
             df = pd.read_parquet(path)
-            tables[f"synthetic/{name}"] = df[[c for c in id_columns + modelled if c in df.columns]]
-        path = inputs.narratives_dir / f"{m}.parquet"
+            tables[f"synthetic/{path.name}"] = df[[c for c in id_columns + modelled if c in df.columns]]
+        path = layout.narratives(m, inputs.narratives_dir)
         if not path.is_file():
             raise DataError(f"{path} is missing. Run `dvc repro narrate@{m}`.")
         narratives = pd.read_parquet(path)

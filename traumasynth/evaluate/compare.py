@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from traumasynth import layout
 from traumasynth.errors import DataError
 from traumasynth.evaluate import plots
 from traumasynth.evaluate.report import render_report
@@ -55,14 +56,16 @@ def compare_models(
     metrics: dict[str, dict[str, Any]] = {}
     for name in names:
         stage = evaluate_stage_name(name, peers=peers)
-        summary = ModelSummary.read(summaries_dir / f"{name}.json", model=name, stage=stage)
+        summary = ModelSummary.read(layout.evaluation_summary(name, summaries_dir), model=name, stage=stage)
         if summary.dataset != dataset:
             raise DataError(
                 f"The evaluation of '{name}' is of dataset '{summary.dataset}', not '{dataset}'. "
                 f"Run `dvc repro {stage}` first."
             )
         summaries.append(summary)
-        metrics[name] = read_json_object(metrics_dir / f"evaluate_{name}.json", fix=f"Run `dvc repro {stage}`.")
+        metrics[name] = read_json_object(
+            layout.stage_metrics("evaluate", name, metrics_dir), fix=f"Run `dvc repro {stage}`."
+        )
     # TRTR is the same for every model (same split, seed and classifiers): keep the first model's rows.
     rows = [r for r in summaries[0].utility_rows if r.get("model") == "real"]
     rows += [r for s in summaries for r in s.utility_rows if r.get("model") != "real"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from traumasynth import layout
 from traumasynth.errors import DataError
 from traumasynth.io import read_json_object
 from traumasynth.schema import validate
@@ -30,20 +31,20 @@ class InputPaths:
     metrics_dir: Path
 
     def synthetic(self, model: str) -> Path:
-        return self.synthetic_dir / f"{model}.parquet"
+        return layout.synthetic(model, self.synthetic_dir)
 
     def augment(self, model: str) -> Path:
-        return self.synthetic_dir / f"{model}_augment.parquet"
+        return layout.augment(model, self.synthetic_dir)
 
     def narratives(self, model: str) -> Path:
-        return self.narratives_dir / f"{model}.parquet"
+        return layout.narratives(model, self.narratives_dir)
 
     def stage_metrics(self, stage: str, model: str) -> Path:
-        return self.metrics_dir / f"{stage}_{model}.json"
+        return layout.stage_metrics(stage, model, self.metrics_dir)
 
     def checker_metrics(self, dataset: str) -> Path:
         """The fact checker's recall and precision on the dataset's labelled notes (written by its test)."""
-        return self.metrics_dir / "checker" / f"{dataset}.json"
+        return layout.checker_metrics(dataset, self.metrics_dir / layout.CHECKER_METRICS.name)
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,8 @@ class ModelInputs:
 def check_inputs(*, models: tuple[str, ...], paths: InputPaths, narrated: tuple[str, ...]) -> None:
     """Raise one DataError naming every missing input file and the stage that writes it."""
     needed: list[tuple[Path, str]] = [
-        (paths.prepared_dir / "train.parquet", "dvc repro prepare"),
-        (paths.prepared_dir / "test.parquet", "dvc repro prepare"),
+        (layout.split("train", paths.prepared_dir), "dvc repro prepare"),
+        (layout.split("test", paths.prepared_dir), "dvc repro prepare"),
     ]
     for m in models:
         needed += [

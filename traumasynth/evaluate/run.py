@@ -19,6 +19,7 @@ from pydantic import Field, model_validator
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from traumasynth import layout
 from traumasynth.encoding import TableEncoder
 from traumasynth.errors import DataError
 from traumasynth.evaluate import fidelity, plots
@@ -276,11 +277,11 @@ def evaluate_model(
     return ModelEvaluation(
         metrics=metrics,
         plots={
-            f"fidelity_{m}.csv": per_column,
-            f"marginals_{m}.csv": plots.marginals_frame(train, synthetic, spec=spec, bins=params.histogram_bins),
-            f"recall_{m}.csv": plots.recall_frame({k: v[head] for k, v in scores.items()}, classes=spec.classes),
-            f"confusion_{m}.csv": plots.confusion_frame(scores["tstr"][head].confusion, classes=spec.classes),
-            f"dcr_{m}.csv": plots.dcr_frame(risk.dcr_synthetic, risk.dcr_test, points=params.histogram_bins),
+            "fidelity": per_column,
+            "marginals": plots.marginals_frame(train, synthetic, spec=spec, bins=params.histogram_bins),
+            "recall": plots.recall_frame({k: v[head] for k, v in scores.items()}, classes=spec.classes),
+            "confusion": plots.confusion_frame(scores["tstr"][head].confusion, classes=spec.classes),
+            "dcr": plots.dcr_frame(risk.dcr_synthetic, risk.dcr_test, points=params.histogram_bins),
         },
         utility_rows=_utility_rows(m, {k: v for k, v in scores.items() if k != "trtr"}),
     )
@@ -312,8 +313,8 @@ def run_model_evaluation(
     """
     needs_narratives = (model,) if narrated and params.require_narratives else ()
     check_inputs(models=(model,), paths=inputs, narrated=needs_narratives)
-    train = read_split(inputs.prepared_dir / "train.parquet", spec=spec)
-    test = read_split(inputs.prepared_dir / "test.parquet", spec=spec)
+    train = read_split(layout.split("train", inputs.prepared_dir), spec=spec)
+    test = read_split(layout.split("test", inputs.prepared_dir), spec=spec)
     encoder = TableEncoder(spec)
     rare = rare_classes(encoder.encode(train).y, classes=spec.classes, threshold=params.rare_class_share)
     log.info("evaluating %s on %d train / %d test rows; rare classes: %s", model, len(train), len(test),
@@ -343,7 +344,7 @@ def run_model_evaluation(
         utility_rows=_utility_rows("real", {"trtr": trtr}) + result.utility_rows,
     )
     write_json_atomic(result.metrics, outputs.metrics)
-    for name, frame in result.plots.items():
-        plots.write_plot(frame, path=outputs.plots_dir / name)
+    for kind, frame in result.plots.items():
+        plots.write_plot(frame, path=layout.evaluate_plot(kind, model, outputs.plots_dir))
     write_json_atomic(summary.to_json(), outputs.summary)
     return result.metrics

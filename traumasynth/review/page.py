@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from traumasynth import layout
 from traumasynth.errors import ParamsError
 from traumasynth.io import write_json_atomic, write_text_atomic
 from traumasynth.privacy.keys import keyed_seed
@@ -110,8 +111,8 @@ def build_review_page(
         sources[model] = load_synthetic(
             spec=spec,
             model=model,
-            synthetic_path=synthetic_dir / f"{model}.parquet",
-            narratives_path=narratives_dir / f"{model}.parquet",
+            synthetic_path=layout.synthetic(model, synthetic_dir),
+            narratives_path=layout.narratives(model, narratives_dir),
         )
     real = params.real_included(spec)
     if real:
