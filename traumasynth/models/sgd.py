@@ -57,7 +57,7 @@ class SGDModelConfig(FrozenParams):
         max_grad_norm: clipping norm; null = ``train_dp_tabular.max_grad_norm``.
     """
 
-    prior_share: float | None = Field(default=0.8, gt=0, lt=1)
+    prior_share: float | None = Field(default=0.95, gt=0, lt=1)
     epochs: int | None = Field(default=None, ge=1)
     batch_size: int | None = Field(default=None, ge=1)
     lr: float | None = Field(default=None, gt=0)
