@@ -43,6 +43,7 @@ from typing import Final
 
 import pandas as pd
 
+from traumasynth.datasets.files import read_errors
 from traumasynth.datasets.neiss_mechanism import derive_mechanism
 from traumasynth.errors import DataError
 from traumasynth.schema import coerce_to_spec
@@ -329,25 +330,14 @@ def _read_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"NEISS file {path} not found. Set base.dataset_path to a NEISS CSV or Parquet file.")
     suffix = path.suffix.lower()
-    try:
+    if suffix not in (".parquet", ".csv", ".tsv", ".txt"):
+        raise DataError(f"NEISS file {path} has suffix '{suffix}'; use .csv, .tsv/.txt or .parquet.")
+    fix = "Point base.dataset_path to a file with NEISS rows."
+    with read_errors(path, what="NEISS file", if_empty=fix, export_as="a UTF-8 CSV or Parquet"):
         if suffix == ".parquet":
             raw = pd.read_parquet(path)
-        elif suffix in (".csv", ".tsv", ".txt"):
-            sep = "," if suffix == ".csv" else "\t"
-            raw = pd.read_csv(path, dtype=str, sep=sep, keep_default_na=True)
         else:
-            raise DataError(f"NEISS file {path} has suffix '{suffix}'; use .csv, .tsv/.txt or .parquet.")
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"NEISS file {path} is empty. Point base.dataset_path to a file with NEISS rows.") from exc
-    except UnicodeDecodeError:
-        raise DataError(
-            f"NEISS file {path} is not UTF-8 text (or not a {suffix} file at all). Export it as a UTF-8 CSV or Parquet."
-        ) from None
-    except (ValueError, OSError) as exc:  # pandas' ParserError and pyarrow's ArrowInvalid are ValueErrors
-        reason = " ".join(str(exc).split())[:200]
-        raise DataError(
-            f"NEISS file {path} cannot be read ({reason}). Check that it is a valid {suffix} file."
-        ) from None
+            raw = pd.read_csv(path, dtype=str, sep="," if suffix == ".csv" else "\t", keep_default_na=True)
     if raw.empty:
         raise DataError(f"NEISS file {path} has no rows. Point base.dataset_path to a file with NEISS rows.")
     return raw

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from traumasynth.datasets.files import read_errors
 from traumasynth.errors import DataError, SchemaError
 from traumasynth.spec import DatasetSpec
 
@@ -60,26 +61,16 @@ def read_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
             "to it (CSV or Parquet)."
         )
     suffix = path.suffix.lower()
-    try:
+    if suffix not in PARQUET_SUFFIXES and suffix not in CSV_SUFFIXES:
+        raise DataError(f"Data file {path} has suffix '{suffix}'; use a .csv or .parquet file.")
+    fix = "Export the table again with a header row."
+    with read_errors(path, what="Data file", if_empty=fix, export_as="a UTF-8 CSV or Parquet"):
         if suffix in PARQUET_SUFFIXES:
             rows = pd.read_parquet(path)
             headers = [str(h).strip() for h in rows.columns]
             rows.columns = range(len(headers))
-        elif suffix in CSV_SUFFIXES:
-            rows, headers = _read_csv(path)
         else:
-            raise DataError(f"Data file {path} has suffix '{suffix}'; use a .csv or .parquet file.")
-    except pd.errors.EmptyDataError:
-        raise DataError(f"Data file {path} is empty. Export the table again with a header row.") from None
-    except UnicodeDecodeError:
-        raise DataError(
-            f"Data file {path} is not UTF-8 text (or not a CSV file at all). Export it as a UTF-8 CSV or as Parquet."
-        ) from None
-    except (ValueError, OSError) as exc:  # pandas' ParserError and pyarrow's ArrowInvalid are ValueErrors
-        reason = " ".join(str(exc).split())[:200]
-        raise DataError(
-            f"Data file {path} cannot be read as a {suffix} file ({reason}). Export it again as CSV or Parquet."
-        ) from None
+            rows, headers = _read_csv(path)
     if rows.empty:
         raise DataError(f"Data file {path} has a header but no rows. Export the table again.")
     return rows, headers
