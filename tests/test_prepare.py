@@ -221,3 +221,29 @@ def test_merge_does_not_depend_on_the_counts(tmp_path, spec):
 def test_params_reject_impossible_split():
     with pytest.raises(ValueError, match="at least 10 %"):
         PrepareParams(val_size=0.5, test_size=0.45)
+
+
+def test_broken_clinical_rules_are_reported_not_fatal(tmp_path, spec, caplog):
+    rules = [
+        {
+            "name": "no_hypotension_in_falls",
+            "description": "a deliberately false rule: fallers keep a systolic pressure of 140 or more",
+            "if": {"column": "mechanism", "in": ["fall"]},
+            "then": {"column": "sbp", "ge": 140},
+        },
+        {"name": "adult_pressure", "description": "always true here", "require": {"column": "sbp", "ge": 40}},
+    ]
+    ruled = DatasetSpec.model_validate({**MINI, "constraints": rules})
+    rows = mini_rows()
+    with caplog.at_level("WARNING", logger="traumasynth.prepare"):
+        data = run(ruled, write_csv(tmp_path, rows))
+    assert sum(len(df) for df in data.splits().values()) == len(rows)  # every row kept
+    assert "break clinical rule 'no_hypotension_in_falls'" in caplog.text
+    assert "adult_pressure" not in caplog.text
+    report = prepare_metrics(data, spec=ruled)["constraints"]
+    sbp = pd.to_numeric(rows["sbp"])
+    expected = int(((rows["mechanism"] == "fall") & sbp.notna() & (sbp < 140)).sum())
+    assert report["rules"]["no_hypotension_in_falls"]["rows"] == expected > 0
+    assert report["rules"]["adult_pressure"] == {"rows": 0, "rate": 0.0}
+    assert report["violation_rate"] == round(expected / len(rows), 6)
+    assert prepare_metrics(run(spec, write_csv(tmp_path, rows)), spec=spec)["constraints"]["rules"] == {}

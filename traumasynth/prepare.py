@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 from sklearn.model_selection import train_test_split
 
 from traumasynth import layout
+from traumasynth.constraints import ConstraintReport, check_constraints
 from traumasynth.datasets import load_raw
 from traumasynth.errors import DataError
 from traumasynth.io import atomic_dir, write_json_atomic
@@ -162,11 +163,31 @@ def prepare_dataset(
     data = split_table(df, spec=spec, params=params, seed=seed)
     for name, split in data.splits().items():
         validate(split, spec, columns=kept, what=f"{name} split")
+    report_rule_violations(df, spec=spec)
     return PreparedData(train=data.train, val=data.val, test=data.test, merged_classes=merged)
 
 
+def report_rule_violations(df: pd.DataFrame, *, spec: DatasetSpec) -> ConstraintReport:
+    """Check the specification's clinical rules on the real rows and log each broken rule (not fatal).
+
+    Real data may break a rule (a coding error, or a rule that is too strict): the rows are kept
+    as they are, and the counts go to ``metrics/prepare.json`` so that the rule or the data can be
+    looked at. ``sample`` still enforces the rule on the synthetic rows.
+    """
+    report = check_constraints(df, spec.constraints)
+    rules = {rule.name: rule for rule in spec.constraints}
+    for name, n in report.counts.items():
+        if n:
+            log.warning(
+                "%d real row(s) (%.2f %%) break clinical rule '%s' (%s: %s). Check the data, or the rule in the "
+                "dataset specification.",
+                n, 100 * n / max(report.rows, 1), name, rules[name].description, rules[name],
+            )  # fmt: skip
+    return report
+
+
 def prepare_metrics(data: PreparedData, *, spec: DatasetSpec) -> dict:
-    """Rows and class counts per split, missingness per column.
+    """Rows and class counts per split, missingness per column, rows breaking each clinical rule.
 
     These figures describe the private table and carry no DP guarantee: they are for
     the data owner, not for publication.
@@ -181,6 +202,7 @@ def prepare_metrics(data: PreparedData, *, spec: DatasetSpec) -> dict:
         "class_counts": {name: {c: int((df[target] == c).sum()) for c in spec.classes} for name, df in splits.items()},
         "missingness": {c: round(float(full[c].isna().mean()), 4) for c in full.columns},
         "merged_classes": list(data.merged_classes),
+        "constraints": check_constraints(full, spec.constraints).to_metrics(),
     }
 
 

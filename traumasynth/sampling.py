@@ -33,6 +33,7 @@ import pandas as pd
 from pydantic import Field
 from tqdm.auto import tqdm
 
+from traumasynth.enforce import EnforcedDraw, draw_valid
 from traumasynth.errors import DataError, ParamsError, SchemaError
 from traumasynth.io import read_json_object, write_json_atomic, write_parquet_atomic
 from traumasynth.models import Synthesizer, get_synthesizer
@@ -62,6 +63,10 @@ class SampleParams(FrozenParams):
             of the generator keyed by the custodian's noise key (``traumasynth.privacy.keys``);
             runs are then no longer byte-for-byte reproducible.
         batch_size: rows asked of the model per call (the progress bar's step).
+        enforce_constraints: drop the rows that break a clinical rule of the dataset
+            specification and draw more of the same class until the counts are met
+            (``traumasynth.enforce``); ``false`` releases the rows as drawn and only reports
+            how many break a rule.
     """
 
     strategy: Strategy = "match"
@@ -70,6 +75,7 @@ class SampleParams(FrozenParams):
     augment_target: int = Field(default=1000, ge=1)
     secure_noise: bool = False
     batch_size: int = Field(default=5000, ge=1)
+    enforce_constraints: bool = True
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class SampleResult:
     strategy: Strategy
     target: str
     classes: tuple[str, ...]
+    constraints: EnforcedDraw | None = None
+    augment_constraints: EnforcedDraw | None = None
 
     def to_metrics(self) -> dict[str, Any]:
         """The JSON form of ``metrics/sample_<model>.json``."""
@@ -105,6 +113,17 @@ class SampleResult:
                 else self.plan.composition
             ),
             "dp_train_rows": int(self.histogram.counts.sum()),
+            **self._constraint_metrics(),
+        }
+
+    def _constraint_metrics(self) -> dict[str, Any]:
+        """Clinical rules: the first draw's violation rate (the model as it is) and what enforcing them cost."""
+        main = self.constraints.to_metrics() if self.constraints is not None else None
+        extra = self.augment_constraints.to_metrics() if self.augment_constraints is not None else None
+        return {
+            "constraint_violation_rate": None if main is None else main["violation_rate"],
+            "constraint_rejection_rate": None if main is None else main["rejection_rate"],
+            "constraints": {"table": main, "augment": extra},
         }
 
     def _class_counts(self, frame: pd.DataFrame) -> dict[str, int]:
@@ -386,17 +405,26 @@ def generate_synthetic(
     )
     logger.info("Drawing %d rows (%s): %s", sum(rows_per_class.values()), params.strategy, rows_per_class)
     start = time.perf_counter()
-    main = sample_rows(
-        synthesizer=synthesizer, counts=rows_per_class, seed=seed, batch_size=params.batch_size, desc=model
-    )
-    table = with_ids(main, spec=spec, model=model)
-    if params.strategy == "augment":
-        augment = table
-    else:
-        extra = sample_rows(
-            synthesizer=synthesizer, counts=top_up, seed=seed + 1, batch_size=params.batch_size, desc=f"{model} augment"
+
+    def draw(counts: dict[str, int], seed: int, desc: str) -> EnforcedDraw:
+        return draw_valid(
+            draw=lambda c, s: sample_rows(
+                synthesizer=synthesizer, counts=c, seed=s, batch_size=params.batch_size, desc=desc
+            ),
+            counts=counts,
+            rules=spec.constraints,
+            target=spec.target.name,
+            seed=seed,
+            enforce=params.enforce_constraints,
         )
-        augment = with_ids(extra, spec=spec, model=model, start=len(table) + 1)
+
+    main = draw(rows_per_class, seed, model)
+    table = with_ids(main.frame, spec=spec, model=model)
+    if params.strategy == "augment":
+        augment, extra = table, main
+    else:
+        extra = draw(top_up, seed + 1, f"{model} augment")
+        augment = with_ids(extra.frame, spec=spec, model=model, start=len(table) + 1)
     seconds = time.perf_counter() - start
     return SampleResult(
         table=table,
@@ -407,6 +435,8 @@ def generate_synthetic(
         strategy=params.strategy,
         target=spec.target.name,
         classes=spec.classes,
+        constraints=main if spec.constraints else None,
+        augment_constraints=extra if spec.constraints else None,
     )
 
 

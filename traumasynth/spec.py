@@ -25,6 +25,7 @@ from typing import Any, Final, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from traumasynth.constraints import NUMERIC_OPS, Rule
 from traumasynth.errors import SpecError
 
 Kind = Literal["categorical", "integer", "continuous", "datetime", "text", "identifier", "weight"]
@@ -222,6 +223,9 @@ class DatasetSpec(BaseModel):
         unlisted_columns: what the ``table`` reader does with a column of the file that
             ``columns`` does not list: ``error`` (default: every column must be listed) or
             ``exclude`` (dropped as it is read: never validated, prepared or modelled).
+        constraints: clinical rules every row should satisfy (``traumasynth.constraints``):
+            checked on the real rows by ``prepare`` and enforced by ``sample``. They may read
+            modelled columns only (role ``feature`` or ``target``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -233,6 +237,7 @@ class DatasetSpec(BaseModel):
     public: bool = False
     unlisted_columns: Literal["error", "exclude"] = "error"
     columns: tuple[ColumnSpec, ...] = Field(min_length=1)
+    constraints: tuple[Rule, ...] = ()
 
     @model_validator(mode="after")
     def _check_columns(self) -> DatasetSpec:
@@ -264,7 +269,49 @@ class DatasetSpec(BaseModel):
         )
         if shared:
             raise ValueError(f"several columns read the same column of the file: {shared}; give each its own `source`")
+        problems = self._constraint_problems()
+        if problems:
+            raise ValueError("invalid constraints:\n    " + "\n    ".join(problems))
         return self
+
+    def _constraint_problems(self) -> list[str]:
+        """Every constraint that reads an unknown or unmodelled column, or compares what cannot be compared."""
+        problems: list[str] = []
+        names = [rule.name for rule in self.constraints]
+        problems += [f"constraint name '{n}' is used twice" for n in sorted({n for n in names if names.count(n) > 1})]
+        columns = {c.name: c for c in self.columns}
+        modelled = [c.name for c in self.modelled_columns]
+        for rule in self.constraints:
+            where = f"constraint '{rule.name}'"
+            for cond in rule.conditions:
+                for name in cond.columns:
+                    if name not in columns:
+                        problems.append(f"{where}: no column '{name}'. Modelled columns: {', '.join(modelled)}")
+                    elif name not in modelled:
+                        problems.append(
+                            f"{where}: column '{name}' has role `{columns[name].role}`; a rule may read modelled "
+                            "columns only (role feature or target)"
+                        )
+                col = columns.get(cond.column)
+                if col is None:
+                    continue
+                if cond.op in NUMERIC_OPS:
+                    for name in cond.columns:
+                        if name in columns and columns[name].kind not in NUMERIC_KINDS:
+                            problems.append(
+                                f"{where}: `{cond.op}` compares numbers, but '{name}' is {columns[name].kind}; "
+                                "use `in`/`not_in` for categories"
+                            )
+                elif col.kind != "categorical":
+                    problems.append(f"{where}: `{cond.op}` lists categories, but '{col.name}' is {col.kind}")
+                else:
+                    unknown = [v for v in cond.value if v not in (col.categories or ())]
+                    if unknown:
+                        problems.append(
+                            f"{where}: {unknown} are not categories of '{col.name}'. "
+                            f"Categories: {', '.join(col.categories or ())}"
+                        )
+        return problems
 
     # -- derived views -------------------------------------------------------
     def column(self, name: str) -> ColumnSpec:
@@ -322,7 +369,9 @@ class DatasetSpec(BaseModel):
         Computed on each call (not cached) so that ``model_copy(update=...)`` cannot keep a stale hash.
         Left out because they change nothing a model encodes: ``public`` (who may see real rows) and
         the reading options ``unlisted_columns``, ``source`` and ``format`` (how the raw file is read;
-        left out also keeps the hash of a spec written before they existed, and its models valid).
+        left out also keeps the hash of a spec written before they existed, and its models valid), and
+        ``constraints`` (clinical rules change which sampled rows are kept, not what a model encodes;
+        a spec without them hashes as before).
         """
         dumped = self.model_dump(mode="json", exclude=_NOT_HASHED)
         canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
@@ -333,6 +382,7 @@ class DatasetSpec(BaseModel):
 _NOT_HASHED: Final[dict[str, Any]] = {
     "public": True,
     "unlisted_columns": True,
+    "constraints": True,
     "columns": {"__all__": {"source", "format"}},
 }
 

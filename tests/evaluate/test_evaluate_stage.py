@@ -41,7 +41,8 @@ def _synthetic_files(root: Path, model: str, synthetic: pd.DataFrame, spec: Data
     aug = aug[aug["mechanism"] == "self_harm"].reset_index(drop=True)
     aug.insert(0, "patient_id", [f"{model}-{900000 + i:06d}" for i in range(len(aug))])
     aug.to_parquet(root / f"data/synthetic/{model}_augment.parquet", index=False)
-    (root / f"metrics/sample_{model}.json").write_text(json.dumps({"epsilon_total": epsilon, "delta_total": 1e-5}))
+    sample = {"epsilon_total": epsilon, "delta_total": 1e-5, "constraint_violation_rate": 0.25}
+    (root / f"metrics/sample_{model}.json").write_text(json.dumps(sample))
     (root / f"metrics/train_{model}.json").write_text(json.dumps({"epsilon": epsilon, "delta": 1e-5}))
     narratives = pd.DataFrame(
         {
@@ -135,6 +136,9 @@ def test_stage_writes_metrics_plots_and_report(project: Path):
     assert copy["privacy"]["mia_auc"] > 0.9 > fresh["privacy"]["mia_auc"]
     assert copy["privacy"]["dcr_ratio"] < 0.1 < fresh["privacy"]["dcr_ratio"]
     assert copy["fidelity"]["wasserstein_mean"] == 0.0 and copy["fidelity"]["tvd_mean"] == 0.0
+    # before enforcement: read from the sample metrics; released: checked on the table (real rows keep the rules)
+    assert fresh["fidelity"]["constraint_violation_rate"] == 0.25
+    assert fresh["fidelity"]["constraint_violation_rate_released"] == 0.0
     assert 0.0 < fresh["utility"]["tstr_macro_f1"] <= 1.0
     plots = project / "metrics/plots"
     for name in ("utility", "recall_vae", "confusion_vae", "marginals_vae", "fidelity_vae", "dcr_ddpm"):

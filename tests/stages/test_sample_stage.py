@@ -14,6 +14,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from tests.conftest import load_stage
+from traumasynth.constraints import check_constraints
 from traumasynth.sampling import synthetic_columns
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
@@ -98,6 +99,11 @@ def test_match_writes_valid_tables_and_metrics(trained: Path, sim_spec: DatasetS
     assert metrics["composition"].startswith("exact")
     assert metrics["epsilon_target"] == 4.0 and 3.999 <= metrics["epsilon_total"] <= 4.0
     assert metrics["delta_total"] == 1e-5
+    # the clinical rules of the spec are enforced: reported before and after, no released row breaks one
+    assert metrics["constraint_violation_rate"] > 0.0 and metrics["constraint_rejection_rate"] > 0.0
+    assert metrics["constraints"]["table"]["enforced"] and metrics["constraints"]["augment"] is not None
+    assert check_constraints(table, sim_spec.constraints).violation_rate == 0.0
+    assert check_constraints(augment, sim_spec.constraints).violation_rate == 0.0
 
 
 def test_same_params_same_bytes(trained: Path) -> None:

@@ -20,6 +20,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from traumasynth import layout
+from traumasynth.constraints import check_constraints
 from traumasynth.encoding import TableEncoder
 from traumasynth.errors import DataError
 from traumasynth.evaluate import fidelity, plots
@@ -200,6 +201,26 @@ def _fidelity(
     return headline, per_column[["column", "metric", "distance", "raw", "missing_diff"]]
 
 
+def constraint_fidelity(
+    *, sample_metrics: dict[str, Any], synthetic: pd.DataFrame, spec: DatasetSpec
+) -> dict[str, float | None]:
+    """Share of synthetic rows breaking a clinical rule, before and after ``sample`` enforced them.
+
+    ``constraint_violation_rate`` is the honest figure: the model's rows as it produced them (the
+    first draw of ``sample``, read from ``metrics/sample_<model>.json``; ``None`` if that file
+    predates the rules). ``constraint_violation_rate_released`` is checked here on the released
+    table: 0 when ``sample.enforce_constraints`` is on. Both are ``None`` for a spec without rules.
+    Goal: minimise; range 0..1.
+    """
+    if not spec.constraints:
+        return {"constraint_violation_rate": None, "constraint_violation_rate_released": None}
+    before = sample_metrics.get("constraint_violation_rate")
+    return {
+        "constraint_violation_rate": float(before) if isinstance(before, int | float) else None,
+        "constraint_violation_rate_released": _r(check_constraints(synthetic, spec.constraints).violation_rate),
+    }
+
+
 def _utility(
     inputs: ModelInputs, *, train: pd.DataFrame, test: pd.DataFrame, trtr: dict[ClassifierName, Scores],
     spec: DatasetSpec, encoder: TableEncoder, params: EvaluateParams, seed: int,
@@ -243,6 +264,7 @@ def evaluate_model(
         raise DataError(f"{inputs.synthetic_path} has no rows. Re-run `dvc repro sample@{m}`.")
     progress.set_postfix_str(f"{m}: fidelity")
     fid, per_column = _fidelity(train, synthetic, spec=spec, encoder=encoder, params=params, seed=seed)
+    fid.update(constraint_fidelity(sample_metrics=inputs.sample_metrics, synthetic=synthetic, spec=spec))
     progress.update()
     progress.set_postfix_str(f"{m}: utility")
     scores, lacking = _utility(
