@@ -63,7 +63,7 @@ class NarrateParams(FrozenParams):
     n_gpu_layers: int = Field(default=0, ge=-1)
     n_ctx: int = Field(default=2048, ge=64)
     n_threads: int = Field(default=0, ge=0)
-    parallel: int = Field(default=8, ge=1, le=64)
+    parallel: int = Field(default=16, ge=1, le=64)
     n_candidates: int = Field(default=3, ge=1, le=20)
     max_tokens: int = Field(default=110, ge=8)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
