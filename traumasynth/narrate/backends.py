@@ -1,10 +1,13 @@
 """Narration backends: llama.cpp in this process, or llama.cpp server(s) over HTTP.
 
 Both take a batch of requests and return one generation per request, in order. The
-in-process backend runs them one after the other (llama.cpp keeps the KV cache of the
-shared prompt prefix between calls); the server backend sends them concurrently to one or
-several OpenAI-compatible endpoints (``python -m llama_cpp.server`` or ``llama-server
---parallel N``), with retries and exponential backoff.
+in-process backend decodes ``parallel`` completion prompts at once (continuous batching,
+``batched.BatchedDecoder``; the shared few-shot prefix is evaluated once), or, with
+``parallel: 1`` and for chat prompts, runs them one after the other through
+``llama_cpp.Llama`` (which keeps the KV cache of the shared prefix between calls). The
+server backend sends them concurrently to one or several OpenAI-compatible endpoints
+(``python -m llama_cpp.server`` or ``llama-server --parallel N``), with retries and
+exponential backoff.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from traumasynth.errors import NarratorUnavailableError, ParamsError
+from traumasynth.narrate.batched import BatchedDecoder
 from traumasynth.narrate.prompts import Prompt
 
 logger = logging.getLogger(__name__)
@@ -76,22 +81,66 @@ def _context_error(n_prompt: int | str, max_tokens: int, n_ctx: int | str) -> Pa
     )
 
 
-class LlamaCppBackend:
-    """llama.cpp in this process (``llama_cpp.Llama``).
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, not the machine's core count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity mask
+        return os.cpu_count() or 1
 
-    Consecutive prompts that share their start reuse its KV cache (llama-cpp-python keeps the
-    longest common token prefix), so the few-shot block is evaluated once per run.
+
+def resolve_threads(n_threads: int) -> int:
+    """``n_threads``, or every available core when 0; never more threads than available cores.
+
+    llama.cpp's threads spin while they wait: more threads than cores make every thread wait
+    for a descheduled one, and generation runs many times slower.
+    """
+    cores = available_cores()
+    if n_threads <= 0:
+        return cores
+    if n_threads > cores:
+        logger.warning("narrate.n_threads=%d but only %d core(s) are available: using %d", n_threads, cores, cores)
+        return cores
+    return n_threads
+
+
+class LlamaCppBackend:
+    """llama.cpp in this process.
+
+    Completion prompts are decoded ``parallel`` at a time in one batch (continuous batching;
+    see ``traumasynth.narrate.batched``). With ``parallel=1``, and always for chat prompts,
+    requests run one after the other through ``llama_cpp.Llama``: consecutive prompts that
+    share their start reuse its KV cache (the longest common token prefix), so the few-shot
+    block is evaluated once per run.
     """
 
     name = "llama_cpp"
 
-    def __init__(self, *, model_path: Path, n_ctx: int, n_threads: int, n_gpu_layers: int, seed: int) -> None:
+    def __init__(
+        self,
+        *,
+        model_path: Path,
+        n_ctx: int,
+        n_threads: int,
+        n_gpu_layers: int,
+        seed: int,
+        parallel: int = 1,
+    ) -> None:
         """Load the model.
+
+        Args:
+            model_path: the GGUF file.
+            n_ctx: context window of one request (prompt plus ``max_tokens``).
+            n_threads: CPU threads (0 = every available core; capped at the available cores).
+            n_gpu_layers: layers offloaded to a GPU (0 = none, -1 = all).
+            seed: default seed of ``llama_cpp.Llama`` (every request brings its own).
+            parallel: sequences decoded at once; 1 = one after the other.
 
         Raises:
             NarratorUnavailableError: llama-cpp-python is missing or cannot load the file.
         """
         try:
+            import llama_cpp
             from llama_cpp import Llama
         except ImportError as exc:
             raise NarratorUnavailableError(
@@ -99,11 +148,14 @@ class LlamaCppBackend:
                 'CMAKE_ARGS="-DGGML_CUDA=on" pip install --no-binary llama-cpp-python llama-cpp-python==0.3.36.'
             ) from exc
         self.n_ctx = n_ctx
+        self.n_threads = resolve_threads(n_threads)
+        self.parallel = parallel
         try:
             self._llm = Llama(
                 model_path=str(model_path),
                 n_ctx=n_ctx,
-                n_threads=n_threads,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
                 n_gpu_layers=n_gpu_layers,
                 seed=seed,
                 verbose=False,
@@ -114,47 +166,105 @@ class LlamaCppBackend:
                 f"llama.cpp than llama-cpp-python 0.3.36 understands; download it again or set "
                 f'narrate.model_path: "" to use the embedded default model.'
             ) from exc
+        self._batched = (
+            BatchedDecoder(
+                llama_cpp=llama_cpp,
+                model=self._llm.model,
+                vocab=llama_cpp.llama_model_get_vocab(self._llm.model),
+                n_seq=parallel,
+                n_threads=self.n_threads,
+                n_gpu_layers=n_gpu_layers,
+            )
+            if parallel > 1
+            else None
+        )
+        self._prefix_tokens: dict[str, int] = {}
 
-    def _check_fits(self, prompt: Prompt, max_tokens: int) -> None:
+    def _tokens(self, text: str) -> list[int]:
+        # As create_completion: BOS, then the text with special tokens parsed.
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=True, special=True)
+
+    def _shared_tokens(self, prompts: Sequence[Prompt]) -> int | None:
+        """Tokens of the prompts' common ``shared_prefix`` (None when they name none or differ).
+
+        Counted from the prefix's own tokens, not the longest common prefix of the batch, so
+        every call of a run evaluates the same prefix once: a batch whose rows happen to
+        start alike would otherwise move the boundary and evaluate it again.
+        """
+        hints = {p.shared_prefix for p in prompts}
+        if len(hints) != 1 or (hint := hints.pop()) is None:
+            return None
+        if hint not in self._prefix_tokens:
+            # The last token of the prefix alone may merge with the row's text ("\n\n" + "Facts"):
+            # it is left to each row's suffix.
+            self._prefix_tokens[hint] = max(len(self._tokens(hint)) - 1, 0)
+        return self._prefix_tokens[hint]
+
+    def _check_fits(self, prompt: Prompt, max_tokens: int) -> list[int] | None:
+        """The prompt's tokens (None for chat prompts), or ParamsError if it cannot fit."""
         if prompt.text is None:
-            return  # chat prompts are measured by llama.cpp itself (ValueError below)
-        n_prompt = len(self._llm.tokenize(prompt.text.encode("utf-8"), add_bos=True, special=True))
-        if n_prompt + max_tokens > self.n_ctx:
-            raise _context_error(n_prompt, max_tokens, self.n_ctx)
+            return None  # chat prompts are measured by llama.cpp itself (ValueError below)
+        tokens = self._tokens(prompt.text)
+        if len(tokens) + max_tokens > self.n_ctx:
+            raise _context_error(len(tokens), max_tokens, self.n_ctx)
+        return tokens
 
     def generate(self, requests: Sequence[Request], *, sampling: Sampling) -> list[Generation]:
-        """Generate sequentially (one llama.cpp context); see ``NarratorBackend.generate``.
+        """Generate; see ``NarratorBackend.generate``.
+
+        Completion prompts go to the batched decoder when ``parallel > 1``; the others run
+        sequentially, each in its place in the output.
 
         Raises:
             ParamsError: a prompt does not fit the context window.
         """
-        out: list[Generation] = []
-        for req in requests:
-            self._check_fits(req.prompt, sampling.max_tokens)
-            kwargs: dict[str, Any] = {
-                "max_tokens": sampling.max_tokens,
-                "temperature": sampling.temperature,
-                "top_p": sampling.top_p,
-                "seed": req.seed,
-            }
-            try:
-                if req.prompt.text is not None:
-                    res: Any = self._llm.create_completion(req.prompt.text, stop=list(sampling.stop), **kwargs)
-                    text = res["choices"][0]["text"]
-                else:
-                    messages: Any = list(req.prompt.messages or ())  # {"role", "content"} dicts, as llama.cpp takes
-                    res = self._llm.create_chat_completion(messages=messages, **kwargs)
-                    text = res["choices"][0]["message"]["content"] or ""
-            except ValueError as exc:  # "Requested tokens (N) exceed context window of M"
-                if "context window" in str(exc):
-                    raise _context_error("?", sampling.max_tokens, self.n_ctx) from exc
-                raise
-            usage = res.get("usage", {})
-            out.append(Generation(text, int(usage.get("completion_tokens", 0)), int(usage.get("prompt_tokens", 0))))
-        return out
+        tokens = [self._check_fits(r.prompt, sampling.max_tokens) for r in requests]
+        out: list[Generation | None] = [None] * len(requests)
+        if self._batched is not None:
+            batch = [i for i, t in enumerate(tokens) if t is not None]
+            done = self._batched.generate(
+                [tokens[i] for i in batch],  # type: ignore[misc]
+                [requests[i].seed for i in batch],
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                stop=sampling.stop,
+                n_prefix=self._shared_tokens([requests[i].prompt for i in batch]),
+            )
+            for i, res in zip(batch, done, strict=True):
+                out[i] = Generation(res.text, res.completion_tokens, res.prompt_tokens)
+        for i, req in enumerate(requests):
+            if out[i] is None:
+                out[i] = self._one(req, sampling)
+        return [g for g in out if g is not None]
+
+    def _one(self, req: Request, sampling: Sampling) -> Generation:
+        """One request through ``llama_cpp.Llama`` (sequential path)."""
+        kwargs: dict[str, Any] = {
+            "max_tokens": sampling.max_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "seed": req.seed,
+        }
+        try:
+            if req.prompt.text is not None:
+                res: Any = self._llm.create_completion(req.prompt.text, stop=list(sampling.stop), **kwargs)
+                text = res["choices"][0]["text"]
+            else:
+                messages: Any = list(req.prompt.messages or ())  # {"role", "content"} dicts, as llama.cpp takes
+                res = self._llm.create_chat_completion(messages=messages, **kwargs)
+                text = res["choices"][0]["message"]["content"] or ""
+        except ValueError as exc:  # "Requested tokens (N) exceed context window of M"
+            if "context window" in str(exc):
+                raise _context_error("?", sampling.max_tokens, self.n_ctx) from exc
+            raise
+        usage = res.get("usage", {})
+        return Generation(text, int(usage.get("completion_tokens", 0)), int(usage.get("prompt_tokens", 0)))
 
     def close(self) -> None:
         """Free the model's memory."""
+        if self._batched is not None:
+            self._batched.close()
         self._llm.close()
 
 

@@ -11,9 +11,11 @@ from traumasynth.params import FrozenParams
 
 #: Keys that change what is generated: a change invalidates finished shards.
 #: Speed and transport keys (n_threads, n_gpu_layers, server_urls, request_concurrency,
-#: retries, request_timeout_s, n_ctx) do not.
+#: retries, request_timeout_s, n_ctx) do not. ``parallel`` does: llama.cpp's logits differ in
+#: their last bits with the batch a sequence is decoded in, which can change a sampled token.
 GENERATION_KEYS: tuple[str, ...] = (
     "backend",
+    "parallel",
     "n_candidates",
     "max_tokens",
     "temperature",
@@ -35,7 +37,12 @@ class NarrateParams(FrozenParams):
         server_urls: base URLs of llama.cpp servers, e.g. ``http://127.0.0.1:8080``.
         n_gpu_layers: layers offloaded to the GPU (0 = CPU only, -1 = all).
         n_ctx: context window in tokens; must hold the few-shot prompt plus ``max_tokens``.
-        n_threads: CPU threads of the in-process backend.
+        n_threads: CPU threads of the in-process backend; 0 = every core this process may use
+            (its affinity mask). Never more than those cores: llama.cpp's threads spin, and
+            oversubscribed they run many times slower.
+        parallel: sequences the in-process backend decodes at once (continuous batching over
+            the rows of a shard; the few-shot prefix is evaluated once). 1 = one after the
+            other through ``llama_cpp.Llama``. Chat prompts always run one after the other.
         n_candidates: narratives tried per row (different seeds); the most faithful is kept.
         max_tokens: longest narrative, in tokens.
         temperature: sampling temperature.
@@ -55,7 +62,8 @@ class NarrateParams(FrozenParams):
     server_urls: tuple[str, ...] = ()
     n_gpu_layers: int = Field(default=0, ge=-1)
     n_ctx: int = Field(default=2048, ge=64)
-    n_threads: int = Field(default=2, ge=1)
+    n_threads: int = Field(default=0, ge=0)
+    parallel: int = Field(default=16, ge=1, le=64)
     n_candidates: int = Field(default=3, ge=1, le=20)
     max_tokens: int = Field(default=110, ge=8)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)

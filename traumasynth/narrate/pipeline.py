@@ -60,6 +60,7 @@ def open_backend(*, params: NarrateParams, seed: int) -> Backend:
         n_threads=params.n_threads,
         n_gpu_layers=params.n_gpu_layers,
         seed=seed,
+        parallel=params.parallel,
     )
     return Backend(backend, sha, path.name)
 

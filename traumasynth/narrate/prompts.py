@@ -59,10 +59,16 @@ class _Example(BaseModel):
 
 @dataclass(frozen=True)
 class Prompt:
-    """One request's prompt: ``text`` for the completion format, ``messages`` for chat."""
+    """One request's prompt: ``text`` for the completion format, ``messages`` for chat.
+
+    ``shared_prefix`` is the start of ``text`` that every row's prompt shares (the few-shot
+    block). The batched backend evaluates that much once and copies it to each sequence; it
+    is a hint about ``text``, not more text.
+    """
 
     text: str | None = None
     messages: tuple[dict[str, str], ...] | None = None
+    shared_prefix: str | None = None
 
 
 def _is_missing(value: object) -> bool:
@@ -151,7 +157,8 @@ class PromptTemplate:
         """The prompt for ``row``: the shared few-shot prefix, then the row's header."""
         header = self.header(row)
         if prompt_format == "completion":
-            return Prompt(text=self._completion_prefix + self._cfg.query_format.format(header=header))
+            query = self._cfg.query_format.format(header=header)
+            return Prompt(text=self._completion_prefix + query, shared_prefix=self._completion_prefix)
         user = {"role": "user", "content": self._cfg.chat_user_format.format(header=header)}
         return Prompt(messages=(*self._chat_prefix, user))
 

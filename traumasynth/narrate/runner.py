@@ -5,8 +5,10 @@ Rows are cut into shards of ``shard_size``; each finished shard is written atomi
 most the shard in progress: the next run with the same fingerprint (model sha256, prompt
 version and hash, lexicon, seed, generation params, input rows) keeps every finished shard
 and narrates only the rest. Any other fingerprint clears the shards first. Each candidate's
-seed is derived from (seed, row id, candidate index), so a resumed run writes the same
-bytes as an uninterrupted one.
+seed is derived from (seed, row id, candidate index), and the batched in-process backend
+starts every call from the same KV cache, so a resumed run writes the same bytes as an
+uninterrupted one. With ``narrate.parallel > 1`` a round of a shard is one ``generate`` call
+over all its rows, so the backend's slots stay full.
 """
 
 from __future__ import annotations
@@ -205,7 +207,12 @@ def _run_shards(
 ) -> None:
     """Narrate every unfinished shard, writing each one atomically as soon as it is done."""
     size = job.params.shard_size
-    step = job.params.request_concurrency if backend.name == "server" else 1
+    # Rows sent per generate() call: a server gets request_concurrency at a time; the batched
+    # in-process backend gets the whole shard, so its slots stay full while rows remain.
+    if backend.name == "server":
+        step = job.params.request_concurrency
+    else:
+        step = size if job.params.parallel > 1 else 1
     for n, shard in enumerate(shards):
         if shard is not None:
             continue
