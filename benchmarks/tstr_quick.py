@@ -5,7 +5,7 @@ synthetic rows per class as the train split has, and prints one JSON line per no
 the TSTR macro-F1 of HistGradientBoosting on the real test split. The split is fixed
 (``prepare`` defaults, seed 42); ``--seeds`` changes only the model's noise and sampling.
 
-    python benchmarks/tstr_quick.py neiss vae --epsilon 1 --set vae.prior_share=0.8 --seeds 1 2 3
+    python benchmarks/tstr_quick.py neiss vae --epsilon 1 --set vae.prior_share=0.8 --seeds 1 --seeds 2 --seeds 3
 
 Use it on public data only: tuning on private rows is not covered by ε.
 """

@@ -54,13 +54,14 @@ def main(
             metrics_path=metrics or layout.stage_metrics("train", model),
             loss_curve_path=loss_curve or layout.loss_curve(model),
         )
+    # A closed-form fit (marginals) takes no gradient steps and has no loss.
+    fit = f"{result.steps} steps, final loss {result.final_loss:.4f}" if result.steps is not None else "closed form"
     log.info(
-        "trained %s: ε=%s δ=%s, %d steps, final loss %.4f, %.0f rows/s",
+        "trained %s: ε=%s δ=%s, %s, %.0f rows/s",
         model,
         f"{result.epsilon:.3f}" if result.epsilon is not None else "∞ (no DP)",
         result.delta,
-        result.steps,
-        result.final_loss,
+        fit,
         result.rows_per_second,
     )
 

@@ -42,6 +42,18 @@ def sim_rows(sim_spec: DatasetSpec):
     return simulate(n_rows=600, seed=7, spec=sim_spec)
 
 
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory, noise_key_file: Path) -> Path:
+    """One small real `dvc repro` per session (tests/pipeline_run.py), committed; shared by the
+    end-to-end tests and the documentation's commands. Change it only in a clone (`clone_run`)
+    or, as the end-to-end experiments do, in tests that run after every read of its workspace."""
+    from tests.pipeline_run import DVC, build_pipeline
+
+    if not Path(DVC).is_file():
+        pytest.skip("dvc is not installed beside this Python")
+    return build_pipeline(tmp_path_factory.mktemp("pipeline"))
+
+
 @pytest.fixture()
 def neiss_dir() -> Path:
     """The shared NEISS folder; tests that need it skip when it is absent."""

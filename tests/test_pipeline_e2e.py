@@ -1,107 +1,36 @@
 """The real pipeline, end to end, on a small simulated table: what the stages write is what the tools read.
 
-One module-scoped run of `dvc repro` in a copy of this repository (tracked and untracked, not
-ignored files, as a fresh clone has them), with small settings. The tests then use that run's
-own outputs: `dvc metrics`, the review page (in headless Chromium) and experiments over other
-sets of models with `dvc exp run -S base.models=[...]`, with no edit of `dvc.yaml`.
+One session-scoped run of `dvc repro` in a copy of this repository (tracked and untracked, not
+ignored files, as a fresh clone has them), with small settings (tests/pipeline_run.py), shared
+with tests/test_docs_commands.py. The tests then use that run's own outputs: `dvc metrics`, the
+review page (in headless Chromium) and experiments over other sets of models with
+`dvc exp run -S base.models=[...]`, with no edit of `dvc.yaml`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from tests.conftest import REPO
+from tests.pipeline_run import DVC, ITEMS_PER_SOURCE, run
 from traumasynth.release import CARD_FIELDS, NARRATIVE_COLUMNS, release_files
 from traumasynth.spec import load_spec
 
 pytestmark = pytest.mark.slow
 
-BIN = Path(sys.executable).parent
-DVC = str(BIN / "dvc")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ITEMS_PER_SOURCE = 3
-
-#: Small settings on top of params.yaml: a 2,500-row cohort, two epochs, three one-candidate notes.
-SMALL = {
-    "prepare": {"n_rows": 2500, "min_class_rows": 5},
-    "train_dp_tabular": {"epochs": 2},
-    "sample": {"augment_target": 60},
-    "narrate": {"n_rows": ITEMS_PER_SOURCE, "n_candidates": 1, "max_tokens": 40, "shard_size": 2},
-    "evaluate": {
-        "bootstrap": 20, "hgb_max_iter": 20, "discriminator_rows": 300, "privacy_rows": 200, "text_rows": 50,
-        "text_max_features": 500,
-    },
-    "review": {"n_items_per_source": ITEMS_PER_SOURCE},
-}  # fmt: skip
 
 
-def _env() -> dict[str, str]:
-    # Stage commands call `python` and `dvc`: the test's environment. One thread each: CI boxes are small.
-    return {
-        **os.environ,
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "OMP_NUM_THREADS": "1",
-        "GIT_AUTHOR_NAME": "test",
-        "GIT_AUTHOR_EMAIL": "test@example.org",
-        "GIT_COMMITTER_NAME": "test",
-        "GIT_COMMITTER_EMAIL": "test@example.org",
-    }
-
-
-def run(cwd: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(list(args), cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, (
-        f"{' '.join(args)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    )
-    return proc
-
-
-def _copy_checkout(dest: Path) -> None:
-    """The files a fresh clone has (plus uncommitted work), without outputs, caches or lock.
-
-    ``data/raw/`` (its README and .gitignore) is kept: ``prepare`` depends on the folder.
-    """
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, capture_output=True, text=True, check=True,
-    ).stdout.split("\0")  # fmt: skip
-    for name in filter(None, listed):
-        src = REPO / name
-        outputs = name.startswith(("metrics/", "data/", "models/")) and not name.startswith("data/raw/")
-        if not src.is_file() or name == "dvc.lock" or outputs:
-            continue
-        (dest / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dest / name)
-    (dest / "metrics").mkdir(exist_ok=True)
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A repository copy after a full `dvc repro` with the small settings, committed."""
-    if not (BIN / "dvc").is_file():
-        pytest.skip("dvc is not installed beside this Python")
-    root = tmp_path_factory.mktemp("pipeline")
-    _copy_checkout(root)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    for section, values in SMALL.items():
-        params[section].update(values)
-    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(root, "git", "init", "-q")
-    run(root, DVC, "repro", timeout=1800)
-    run(root, "git", "add", "-A")
-    run(root, "git", "commit", "-qm", "small run")
-    yield root
+@pytest.fixture()
+def pipeline(pipeline_run: Path) -> Path:
+    """The session's small run (tests/conftest.py), committed; the experiments below change its workspace."""
+    return pipeline_run
 
 
 def test_repro_writes_every_declared_output_and_is_up_to_date(pipeline: Path) -> None:

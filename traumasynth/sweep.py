@@ -329,7 +329,7 @@ def sweep_table(
             f"No experiment of dataset '{dataset}'"
             + (f" named like '{names}'" if names else "")
             + " has evaluate_<model>.json metrics. Run the sweep first "
-            "(`dvc exp run --queue -S train_dp_tabular.epsilon=1 ...` then `dvc queue start`), and check that "
+            "(`dvc exp run --queue -S train_dp_tabular.epsilon=1 ...` then `dvc exp run --run-all`), and check that "
             "dvc.yaml declares the evaluate_<model>.json files as metrics."
         )
     reference = setting(candidates[0])

@@ -84,3 +84,16 @@ def test_zero_rows_writes_an_empty_file_without_a_model(
     assert out["faithfulness"].dtype == "float64" and out["n_candidates"].dtype == "int64"
     metrics = json.loads((tmp_path / "narrate_vae.json").read_text())
     assert metrics["narratives"] == 0 and metrics["faithfulness_rate"] is None and metrics["model"] == ""
+
+
+def test_zero_rows_needs_no_prompts(tmp_path: Path, synthetic_rows: pd.DataFrame) -> None:
+    """A new dataset runs table-only before its prompts are written (docs/data.md, bring your own data)."""
+    synthetic = tmp_path / "vae.parquet"
+    synthetic_rows.to_parquet(synthetic, index=False)
+    no_prompts = tmp_path / "prompts"
+    no_prompts.mkdir()
+    result = _invoke(tmp_path, synthetic, no_prompts, n_rows=0)
+    assert result.exit_code == 0, result.output
+    assert pd.read_parquet(tmp_path / "narratives" / "vae.parquet").empty
+    result = _invoke(tmp_path, synthetic, no_prompts, n_rows=2)
+    assert result.exit_code == 1 and "No prompt templates in" in result.output

@@ -72,6 +72,14 @@ def cli(tmp_path, params, model="vae"):
     )
 
 
+def test_marginals_summary_line_has_no_steps(workdir):
+    """A closed-form fit has no steps or loss: the stage's summary says so (it raised a logging error)."""
+    result = cli(workdir, write_params(workdir), model="marginals")
+    assert result.exit_code == 0, result.output
+    assert "trained marginals: ε=8.000" in result.output and "closed form" in result.output
+    assert "Logging error" not in result.output
+
+
 def test_trains_and_writes_model_metrics_and_curve(workdir, sim_spec):
     result = cli(workdir, write_params(workdir))
     assert result.exit_code == 0, result.output

@@ -132,21 +132,22 @@ def narrate_synthetic(
     """
     if not synthetic_path.is_file():
         raise DataError(f"Synthetic file {synthetic_path} not found. Run `dvc repro sample` first.")
-    template = load_prompt(prompts_dir=prompts_dir, dataset=spec.name, version=params.prompt_version)
-    template.check_spec(spec)
-    lexicon = load_lexicon(dataset=spec.name)
-    if lexicon is None:
-        logger.warning("No narrative lexicon for dataset '%s': narratives are not fact-checked", spec.name)
-    else:
-        lexicon.check_spec(spec)
     rows, ids = select_rows(
         synthetic=pd.read_parquet(synthetic_path), spec=spec, n_rows=params.n_rows, source=str(synthetic_path)
     )
     if params.n_rows == 0:
-        # A table-only run (e.g. the privacy-utility sweep): no model is loaded, the file is empty.
+        # A table-only run (the privacy-utility sweep, a new dataset without prompts yet): no prompt
+        # or model is loaded, the file is empty.
         logger.warning("narrate.n_rows is 0: writing an empty narratives file for %s", synthetic_path)
         frame, model_file = empty_narratives(), ""
     else:
+        template = load_prompt(prompts_dir=prompts_dir, dataset=spec.name, version=params.prompt_version)
+        template.check_spec(spec)
+        lexicon = load_lexicon(dataset=spec.name)
+        if lexicon is None:
+            logger.warning("No narrative lexicon for dataset '%s': narratives are not fact-checked", spec.name)
+        else:
+            lexicon.check_spec(spec)
         opened = open_backend(params=params, seed=seed)
         try:
             job = NarrationJob(
