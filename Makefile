@@ -7,11 +7,7 @@ BIN    := $(VENV)/bin
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-<<<<<<< HEAD
-.PHONY: setup setup-dev repro test lint bench bench-train browser plots-template clean
-=======
-.PHONY: setup setup-dev repro test lint bench bench-train audit browser clean
->>>>>>> privacy-audit
+.PHONY: setup setup-dev repro test lint bench bench-train audit browser plots-template clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,18 +50,16 @@ bench: setup-dev
 bench-train: setup-dev
 	$(BIN)/python benchmarks/bench_train.py
 
-<<<<<<< HEAD
 # .dvc/plots/offline.html: DVC's plot page with vega, vega-lite and vega-embed inlined (from npm,
 # pinned versions, sha512 checked), so `dvc plots show` draws without network. Needs network.
 plots-template: | $(BIN)/python
 	$(BIN)/python tools/plots_template.py
-=======
+
 # Empirical privacy audit (docs/privacy.md): a lower bound on ε for vae and ddpm on the simulator at
 # train_dp_tabular.epsilon, 1000 canaries; not a dvc stage. About 1 + 4 minutes on one CPU thread.
 audit: setup
 	$(BIN)/python benchmarks/privacy_audit.py ed_trauma_sim vae --canaries 1000 --out metrics/audit_vae.json
 	$(BIN)/python benchmarks/privacy_audit.py ed_trauma_sim ddpm --canaries 1000 --out metrics/audit_ddpm.json
->>>>>>> privacy-audit
 
 clean:
 	rm -rf $(VENV)
