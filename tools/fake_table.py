@@ -3,7 +3,8 @@
     python tools/fake_table.py datasets/my_ed.yaml data/raw/my_ed.csv --rows 1000
 
 Every value is drawn uniformly from what the spec allows (its categories, its bounds; a tenth of
-a nullable column missing); columns are independent and no value comes from any data, so the
+a nullable column missing), and columns sit where the spec reads them (`source`, dates in their
+`format`); columns are independent and no value comes from any data, so the
 file holds no patient. It lets `prepare` check the spec and the whole pipeline run end to end
 (docs/data.md); its metrics mean nothing.
 """
@@ -38,7 +39,8 @@ def _column(column: ColumnSpec, *, n_rows: int, rng: np.random.Generator) -> pd.
     elif column.kind == "datetime":
         first, last = column.date_bounds
         span = int((dt.datetime.combine(last, dt.time()) - dt.datetime.combine(first, dt.time())).total_seconds())
-        values = pd.Series(pd.Timestamp(first) + pd.to_timedelta(rng.integers(0, span, size=n_rows), unit="s"))
+        stamps = pd.Series(pd.Timestamp(first) + pd.to_timedelta(rng.integers(0, span, size=n_rows), unit="s"))
+        values = stamps.dt.strftime(column.format) if column.format else stamps  # written as the spec reads it
     elif column.kind == "identifier":
         return pd.Series([f"{column.name}-{i:06d}" for i in range(1, n_rows + 1)], dtype=object)
     else:  # text
@@ -46,6 +48,23 @@ def _column(column: ColumnSpec, *, n_rows: int, rng: np.random.Generator) -> pd.
     if column.nullable:
         values = values.mask(rng.random(n_rows) < MISSING_SHARE)
     return values
+
+
+def _file_columns(columns: tuple[ColumnSpec, ...]) -> list[tuple[str, ColumnSpec | None]]:
+    """(header, column) in file order, as the spec's `source` says: "#N" at position N (blank header),
+    a header text as the header; positions no column claims get a blank filler column."""
+    by_position = {int(c.source[1:]) - 1: c for c in columns if c.source and c.source.startswith("#")}
+    rest = iter(c for c in columns if not (c.source and c.source.startswith("#")))
+    width = max(len(columns), *(p + 1 for p in by_position)) if by_position else len(columns)
+    out: list[tuple[str, ColumnSpec | None]] = []
+    for position in range(width):
+        if position in by_position:
+            out.append(("", by_position[position]))
+        elif (column := next(rest, None)) is not None:
+            out.append((column.source or column.name, column))
+        else:
+            out.append(("", None))
+    return out
 
 
 @app.command()
@@ -60,7 +79,10 @@ def main(
     with stage_errors():
         spec = load_spec(spec_path)
         rng = np.random.default_rng(seed)
-        table = pd.DataFrame({c.name: _column(c, n_rows=rows, rng=rng) for c in spec.columns})
+        layout = _file_columns(spec.columns)
+        blank = pd.Series([""] * rows, dtype=object)
+        table = pd.concat([blank if c is None else _column(c, n_rows=rows, rng=rng) for _, c in layout], axis=1)
+        table.columns = [header for header, _ in layout]
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.name}.partial")
         if out.suffix == ".parquet":
@@ -68,7 +90,7 @@ def main(
         else:
             table.to_csv(partial, index=False)
         partial.replace(out)
-        typer.echo(f"{out}: {rows} made-up rows, {len(spec.columns)} columns")
+        typer.echo(f"{out}: {rows} made-up rows, {len(layout)} columns")
 
 
 if __name__ == "__main__":
