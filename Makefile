@@ -42,7 +42,7 @@ lint: setup-dev
 	$(BIN)/ruff check traumasynth stages tests benchmarks tools
 	$(BIN)/ruff format --check traumasynth stages tests benchmarks tools
 	$(BIN)/mypy
-	$(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=8 traumasynth stages
+	$(BIN)/pylint --disable=all --enable=duplicate-code traumasynth stages
 
 bench: setup-dev
 	$(BIN)/python benchmarks/run_all.py

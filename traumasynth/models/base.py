@@ -20,12 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,7 +31,7 @@ from torch import nn
 
 from traumasynth.encoding import EncodedTable, TableEncoder
 from traumasynth.errors import DataError, ModelMismatchError, NotFittedError, SchemaError
-from traumasynth.io import read_json_object
+from traumasynth.io import atomic_dir, read_json_object
 from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import TrainResult
 from traumasynth.privacy.settings import TrainParams
@@ -50,29 +45,6 @@ CONFIG_FILE = "config.json"
 ENCODER_FILE = "encoder.json"
 META_FILE = "meta.json"
 _FORMAT = 1
-
-
-@contextmanager
-def atomic_directory(target: str | Path) -> Iterator[Path]:
-    """Yield an empty temporary folder beside ``target``; it replaces ``target`` if the block succeeds.
-
-    On error the temporary folder is removed and an existing ``target`` is left untouched.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-            os.replace(target, old / target.name)
-            os.replace(tmp, target)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
 
 
 class Synthesizer(ABC):
@@ -211,7 +183,7 @@ class Synthesizer(ABC):
             "training": self.train_result.to_model_meta() if self.train_result is not None else None,
             "extra": self._extra_state(),
         }
-        with atomic_directory(directory) as tmp:
+        with atomic_dir(directory) as tmp:
             torch.save(self.network.state_dict(), tmp / WEIGHTS_FILE)
             _write_json(tmp / CONFIG_FILE, {"model": self.name, "config": self.config.model_dump(mode="json")})
             _write_json(tmp / ENCODER_FILE, self.encoder.to_dict())
