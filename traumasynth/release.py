@@ -30,12 +30,13 @@ from traumasynth import layout
 from traumasynth.errors import DataError
 from traumasynth.io import atomic_dir, read_json_object, write_json_atomic, write_parquet_atomic
 from traumasynth.privacy.plan import BudgetPlan
+from traumasynth.row_ids import NARRATIVE_ID
 from traumasynth.spec import DatasetSpec
 
 log = logging.getLogger(__name__)
 
 #: Columns of a released narratives file: the synthetic row's id, the note, the checker's verdict on it.
-NARRATIVE_COLUMNS = ("row_id", "narrative", "faithfulness", "core_faithful")
+NARRATIVE_COLUMNS = (NARRATIVE_ID, "narrative", "faithfulness", "core_faithful")
 
 UNIT_OF_PRIVACY = "one row of the training table (one ED attendance)"
 ADJACENCY = "add or remove one row (unbounded DP, as Opacus's accountants assume)"

@@ -15,6 +15,7 @@ import pandas as pd
 from traumasynth import layout
 from traumasynth.errors import DataError
 from traumasynth.io import read_json_object
+from traumasynth.row_ids import NARRATIVE_ID
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
 
@@ -115,7 +116,7 @@ def read_synthetic(path: Path, *, spec: DatasetSpec, model: str) -> pd.DataFrame
 
 def narrative_id_column(df: pd.DataFrame, *, spec: DatasetSpec, path: Path) -> str:
     """The column of the narratives file that holds the synthetic row id (``row_id`` as narrate writes it)."""
-    candidates = ["row_id"] + ([spec.id_column.name] if spec.id_column is not None else [])
+    candidates = [NARRATIVE_ID] + ([spec.id_column.name] if spec.id_column is not None else [])
     for name in candidates:
         if name in df.columns:
             return name
@@ -123,13 +124,6 @@ def narrative_id_column(df: pd.DataFrame, *, spec: DatasetSpec, path: Path) -> s
         f"{path} has no row-id column (looked for {', '.join(candidates)}); columns are {', '.join(df.columns)}. "
         "Re-run the narrate stage."
     )
-
-
-def synthetic_row_ids(synthetic: pd.DataFrame, *, spec: DatasetSpec) -> pd.Series:
-    """The id narrate gave each synthetic row: the spec's id column, else ``row-<6 digits>`` by position."""
-    if spec.id_column is not None and spec.id_column.name in synthetic.columns:
-        return synthetic[spec.id_column.name].astype(str).reset_index(drop=True)
-    return pd.Series([f"row-{i:06d}" for i in range(len(synthetic))], dtype=str)
 
 
 def read_narratives(path: Path, *, model: str) -> pd.DataFrame:

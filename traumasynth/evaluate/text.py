@@ -32,7 +32,8 @@ from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from traumasynth.errors import DataError
-from traumasynth.evaluate.inputs import NARRATIVE_TEXT, synthetic_row_ids
+from traumasynth.evaluate.inputs import NARRATIVE_TEXT
+from traumasynth.row_ids import row_ids
 from traumasynth.spec import DatasetSpec
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -154,7 +155,7 @@ def narrative_metrics(
     """Faithfulness (and the checker's measured recall), distinct-1/2 and, with real narratives, text TSTR/TRTR.
 
     Synthetic narratives get their mechanism label from the synthetic table, joined on the
-    row id (``id_column`` of ``narratives``; see ``synthetic_row_ids``). The text TRTR
+    row id (``id_column`` of ``narratives``; see ``traumasynth.row_ids``). The text TRTR
     classifier is trained on as many real train narratives as there are synthetic ones (at
     most ``text_rows``), so both see corpora of the same size.
     """
@@ -168,7 +169,7 @@ def narrative_metrics(
             f"The narratives file repeats row ids in '{id_column}' ({int(narratives[id_column].duplicated().sum())} "
             "duplicates). Re-run the narrate stage."
         )
-    labels = pd.DataFrame({"_id": synthetic_row_ids(synthetic, spec=spec), target: synthetic[target].to_numpy()})
+    labels = pd.DataFrame({"_id": row_ids(synthetic, spec), target: synthetic[target].to_numpy()})
     texts = pd.DataFrame(
         {"_id": narratives[id_column].astype(str).to_numpy(), NARRATIVE_TEXT: narratives[NARRATIVE_TEXT].to_numpy()}
     )
