@@ -9,7 +9,15 @@ Directions and ranges:
 - ``mean_faithfulness``: mean per-narrative score agreed / (agreed + contradicted + omitted core) (0..1, maximise);
 - ``contradiction_rate``: contradicted facts / stated facts (0..1, minimise);
 - ``core_omission_rate``: share of narratives missing a core fact (0..1, minimise);
-- ``mean_candidates``: candidates generated per kept narrative (1..n_candidates, minimise for speed).
+- ``mean_candidates``: candidates generated per kept narrative (1..n_candidates, minimise for speed);
+- ``draft_faithfulness_rate``: share of kept narratives that contradicted nothing *as generated*,
+  before repair (0..1, maximise): the model's own faithfulness;
+- ``repaired_rate``: share of kept narratives with clauses cut by the repair (0..1, minimise);
+  ``mean_clauses_cut`` per narrative.
+
+The checker reads both the drafts and the repaired notes, so ``faithfulness_rate`` after repair
+is bounded by what the checker sees: its recall on the labelled set (``metrics/checker/``) says
+how many contradictions it misses.
 """
 
 from __future__ import annotations
@@ -53,6 +61,11 @@ def narration_metrics(frame: pd.DataFrame, *, backend: str, model_file: str, ext
         "core_omission_rate": _rate(float((frame["omissions"].map(len)[checked] > 0).sum()), float(checked.sum())),
         "contradictions_by_fact": dict(sorted(per_fact.items())),
         "mean_candidates": round(float(frame["n_candidates"].mean()), 4) if n else None,
+        "draft_faithfulness_rate": _rate(
+            float(((frame["draft_contradictions"] == 0) & checked).sum()), float(checked.sum())
+        ),
+        "repaired_rate": _rate(float(((frame["clauses_cut"] > 0) & checked).sum()), float(checked.sum())),
+        "mean_clauses_cut": round(float(frame["clauses_cut"][checked].mean()), 4) if checked.any() else None,
         "backend": backend,
         "model": model_file,
         "model_sha256": str(frame["model_sha256"].iloc[0]) if n else None,

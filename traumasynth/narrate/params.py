@@ -17,6 +17,7 @@ GENERATION_KEYS: tuple[str, ...] = (
     "backend",
     "parallel",
     "n_candidates",
+    "repair",
     "max_tokens",
     "temperature",
     "top_p",
@@ -44,6 +45,9 @@ class NarrateParams(FrozenParams):
             the rows of a shard; the few-shot prefix is evaluated once). 1 = one after the
             other through ``llama_cpp.Llama``. Chat prompts always run one after the other.
         n_candidates: narratives tried per row (different seeds); the most faithful is kept.
+            A row gets another try only while its (repaired) note still contradicts or omits a fact.
+        repair: cut the clauses of a note that contradict its row, then check the note again
+            (``narrate/repair.py``); off = keep or reject whole notes.
         max_tokens: longest narrative, in tokens.
         temperature: sampling temperature.
         top_p: nucleus sampling threshold.
@@ -65,6 +69,7 @@ class NarrateParams(FrozenParams):
     n_threads: int = Field(default=0, ge=0)
     parallel: int = Field(default=16, ge=1, le=64)
     n_candidates: int = Field(default=3, ge=1, le=20)
+    repair: bool = True
     max_tokens: int = Field(default=110, ge=8)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)

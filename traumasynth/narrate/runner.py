@@ -34,6 +34,7 @@ from traumasynth.narrate.factcheck import FactCheck, check_narrative
 from traumasynth.narrate.facts import Lexicon
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.prompts import PromptTemplate
+from traumasynth.narrate.repair import Repaired, repair_narrative
 from traumasynth.row_ids import NARRATIVE_ID
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ OUTPUT_DTYPES: dict[str, str] = {
     "contradictions": "object",
     "omissions": "object",
     "facts_agreed": "int64",
+    "draft_contradictions": "int64",
+    "clauses_cut": "int64",
     "n_candidates": "int64",
     "model_sha256": "object",
     "prompt_version": "object",
@@ -111,34 +114,50 @@ def _good_enough(check: FactCheck | None) -> bool:
     return check is None or (not check.contradictions and not check.omissions)
 
 
+def _checked(text: str, row: dict[str, Any], job: NarrationJob) -> Repaired | None:
+    """The note's check, after cutting contradicted clauses when ``narrate.repair`` is on (None: no lexicon)."""
+    if job.lexicon is None:
+        return None
+    if job.params.repair:
+        return repair_narrative(narrative=text, row=row, lexicon=job.lexicon)
+    check = check_narrative(narrative=text, row=row, lexicon=job.lexicon)
+    return Repaired(text, check, len(check.contradictions), 0)
+
+
 def _narrate_batch(
     rows: list[dict[str, Any]], ids: list[str], *, job: NarrationJob, backend: NarratorBackend, sampling: Sampling
 ) -> list[dict[str, Any]]:
-    """Narrate a few rows: up to n_candidates rounds, each round only for rows not yet good enough."""
+    """Narrate a few rows: up to n_candidates rounds, each round only for rows not yet good enough.
+
+    Each candidate is repaired (contradicted clauses cut) before it is ranked, so a round is
+    repeated only for rows whose repaired note still omits or contradicts a fact.
+    """
     p = job.params
     prompts = [job.template.render(r, prompt_format=p.prompt_format) for r in rows]
-    best: list[tuple[str, FactCheck | None, int] | None] = [None] * len(rows)
+    best: list[tuple[str, Repaired | None, int] | None] = [None] * len(rows)
     tried = [0] * len(rows)
     tokens = [0] * len(rows)
     for k in range(p.n_candidates):
-        todo = [i for i in range(len(rows)) if (kept := best[i]) is None or not _good_enough(kept[1])]
+        todo = [i for i in range(len(rows)) if (kept := best[i]) is None or not _good_enough(_check_of(kept[1]))]
         if not todo:
             break
         seeds = {i: candidate_seed(job.seed, ids[i], k) for i in todo}
         gens = backend.generate([Request(prompts[i], seeds[i]) for i in todo], sampling=sampling)
         for i, gen in zip(todo, gens, strict=True):
-            text = _clean(gen.text)
             tried[i] += 1
             tokens[i] += gen.completion_tokens
-            check = None if job.lexicon is None else check_narrative(narrative=text, row=rows[i], lexicon=job.lexicon)
+            result = _checked(_clean(gen.text), rows[i], job)
             current = best[i]
-            if current is None or (check is not None and current[1] is not None and check.rank() < current[1].rank()):
-                best[i] = (text, check, seeds[i])
+            if current is None or (
+                result is not None and current[1] is not None and result.check.rank() < current[1].check.rank()
+            ):
+                best[i] = (result.text if result is not None else _clean(gen.text), result, seeds[i])
     out: list[dict[str, Any]] = []
     core = job.lexicon.core_facts if job.lexicon is not None else ()
     for i, kept in enumerate(best):
         assert kept is not None  # n_candidates >= 1, so every row got one round
-        text, check, seed = kept
+        text, result, seed = kept
+        check = _check_of(result)
         out.append(
             {
                 NARRATIVE_ID: ids[i],
@@ -148,6 +167,8 @@ def _narrate_batch(
                 "contradictions": list(check.contradictions) if check else [],
                 "omissions": list(check.omissions) if check else [],
                 "facts_agreed": len(check.agreed) if check else 0,
+                "draft_contradictions": result.draft_contradictions if result else 0,
+                "clauses_cut": result.clauses_cut if result else 0,
                 "n_candidates": tried[i],
                 "model_sha256": job.model_sha256,
                 "prompt_version": job.template.version,
@@ -156,6 +177,10 @@ def _narrate_batch(
             }
         )
     return out
+
+
+def _check_of(result: Repaired | None) -> FactCheck | None:
+    return result.check if result is not None else None
 
 
 def _shard_path(shard_dir: Path, index: int) -> Path:
