@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from traumasynth.datasets.files import read_errors
 from traumasynth.errors import DataError, SchemaError
@@ -27,11 +28,16 @@ CSV_SUFFIXES: tuple[str, ...] = (".csv", ".txt", ".gz")
 PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 
 
+def _csv_headers(path: Path) -> list[str]:
+    """The header texts of a CSV file, surrounding spaces stripped, blank headers as '': its first row only."""
+    header = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False, na_values=[])
+    return ["" if pd.isna(h) else str(h).strip() for h in header.iloc[0]]
+
+
 def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
     """The rows (columns labelled 0..n-1) and the header texts of a CSV file, blank headers as ''."""
     options = {"dtype": str, "keep_default_na": False}
-    header = pd.read_csv(path, header=None, nrows=1, na_values=[], **options)
-    headers = ["" if pd.isna(h) else str(h).strip() for h in header.iloc[0]]
+    headers = _csv_headers(path)
     with warnings.catch_warnings():
         # More fields in a row than in the header: pandas would drop them with a warning (or, without
         # index_col=False, silently shift every column): refuse the file instead.
@@ -48,13 +54,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[str]]:
     return rows, headers
 
 
-def read_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Read a CSV or Parquet file: its rows (columns labelled by position 0..n-1) and its header texts.
-
-    Raises:
-        DataError: the file does not exist, has an unknown suffix, is not a readable CSV or
-            Parquet file, or holds no rows. The message is one line naming the file and the fix.
-    """
+def _check_path(path: Path) -> str:
+    """The file's lower-case suffix; raises DataError when the file is missing or not CSV or Parquet."""
     if not path.is_file():
         raise DataError(
             f"Data file {path} not found. Put your table in data/raw/ and set `base.dataset_path` in params.yaml "
@@ -63,6 +64,41 @@ def read_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
     suffix = path.suffix.lower()
     if suffix not in PARQUET_SUFFIXES and suffix not in CSV_SUFFIXES:
         raise DataError(f"Data file {path} has suffix '{suffix}'; use a .csv or .parquet file.")
+    return suffix
+
+
+def read_headers(path: Path) -> list[str]:
+    """The header texts of a CSV or Parquet file, exactly as ``read_file`` names them, reading no value.
+
+    A CSV file's first row is parsed and nothing after it; a Parquet file's schema only. This is what
+    ``traumasynth.spec_draft`` drafts a specification from, so no private value reaches the draft.
+
+    Raises:
+        DataError: the file is missing, has an unknown suffix, is empty or unreadable, or has no
+            header (every column blank). One line naming the file and the fix.
+    """
+    suffix = _check_path(path)
+    fix = "Export the table again with a header row."
+    with read_errors(path, what="Data file", if_empty=fix, export_as="a UTF-8 CSV or Parquet"):
+        if suffix in PARQUET_SUFFIXES:
+            schema = pq.read_schema(path)
+            index = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
+            headers = [str(h).strip() for h in schema.names if h not in index]
+        else:
+            headers = _csv_headers(path)
+    if not any(headers):
+        raise DataError(f"Data file {path} has no header: its first row is blank. {fix}")
+    return headers
+
+
+def read_file(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read a CSV or Parquet file: its rows (columns labelled by position 0..n-1) and its header texts.
+
+    Raises:
+        DataError: the file does not exist, has an unknown suffix, is not a readable CSV or
+            Parquet file, or holds no rows. The message is one line naming the file and the fix.
+    """
+    suffix = _check_path(path)
     fix = "Export the table again with a header row."
     with read_errors(path, what="Data file", if_empty=fix, export_as="a UTF-8 CSV or Parquet"):
         if suffix in PARQUET_SUFFIXES:

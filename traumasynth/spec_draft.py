@@ -1,0 +1,418 @@
+"""Draft a dataset specification from a table's header (and a codebook), never from its values.
+
+``tools/draft_spec.py`` calls ``draft_spec``. Each header becomes a snake_case name (a blank or
+repeated header is read by position, ``source: "#N"``); its kind, unit and role are guessed from
+the header's words (``HEADER_WORDS``) or taken from the codebook (``traumasynth.codebook``).
+Columns that look clinical are listed; the rest (identifiers past the first, free text past the
+first, administrative or unrecognised headers) stand one line each, commented out, at the end,
+and ``unlisted_columns: exclude`` drops them as the file is read. A 190-column export thus gives
+a spec of the few columns worth modelling, with the others one uncomment away.
+
+What a person must decide and the header cannot tell (categories, bounds, a date format) is
+written as a plain ``TODO`` value unless the codebook gives it: ``load_spec`` refuses a spec that
+still holds one, naming its line, so an unfinished draft never runs. Every other guess carries a
+``# TODO`` comment saying what to check. Categories and bounds are never read from the rows: the
+privacy guarantee counts only what the model learns under DP (docs/privacy.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Final
+
+from traumasynth.codebook import CodebookEntry, squash
+from traumasynth.spec import NUMERIC_KINDS, PLACEHOLDER
+
+#: Column of the ``#`` comments in the draft.
+COMMENT_AT: Final = 40
+DATE_PARTS: Final = "[year, month, weekday, hour]"
+
+
+@dataclass(frozen=True)
+class Guess:
+    """What a header's words suggest. ``kind`` None: not modelled (``why`` says what it looks like)."""
+
+    kind: str | None
+    why: str
+    role: str = "feature"
+    unit: str | None = None
+    bounds: str | None = None  # an example for the TODO comment, never written as a value
+    categories: str | None = None  # idem
+    nullable: bool = False
+
+
+#: (header words, guess), first match wins. A word matches whole words of the snake_case name
+#: (``hr`` matches ``first_hr``, not ``hrs``); a multi-word entry matches them in sequence.
+HEADER_WORDS: Final[tuple[tuple[tuple[str, ...], Guess], ...]] = (
+    (("name", "surname", "first_name", "last_name", "nom", "prenom", "address", "adresse", "phone",
+      "telephone", "email", "mail", "zip", "postcode", "code_postal", "insurance", "ssn", "nir", "doctor",
+      "physician", "nurse", "medecin", "infirmier", "bed", "room", "dob", "birth", "naissance"),
+     Guess(None, "personal or administrative: never modelled (model age rather than a birth date)")),
+    (("id", "ids", "mrn", "ipp", "nda", "iep", "uuid", "guid", "number", "numero", "num", "nr"),
+     Guess("identifier", "an identifier", role="excluded")),
+    (("narrative", "narratives", "note", "notes", "comment", "comments", "commentaire", "commentaires",
+      "remark", "remarks", "text", "free_text", "observation", "observations", "history", "anamnese",
+      "summary", "report", "complaint", "description"),
+     Guess("text", "free text", role="narrative", nullable=True)),
+    (("min", "mins", "minutes"), Guess("integer", "a duration in minutes", unit="minutes", bounds="[0, 2880]")),
+    (("los", "length_of_stay", "stay", "sejour", "hours", "hrs"),
+     Guess("continuous", "a duration in hours", unit="hours", bounds="[0, 720]")),
+    (("duration", "duree", "delay", "delai", "wait", "waiting", "time_to"), Guess("continuous", "a duration")),
+    (("date", "datetime", "timestamp", "time", "dt"), Guess("datetime", "a date or time")),
+    (("mechanism", "mecanisme", "cause"),
+     Guess("categorical", "the injury mechanism, the class label", role="target",
+        categories="[fall, road_traffic, assault, sport, work, self_harm, other]")),
+    (("age",), Guess("integer", "age", unit="years", bounds="[0, 110]")),
+    (("sex", "sexe", "gender", "genre"), Guess("categorical", "sex", categories="[female, male]")),
+    (("hr", "heart_rate", "pulse", "fc", "pouls", "frequence_cardiaque"),
+     Guess("integer", "heart rate", unit="beats/min", bounds="[20, 250]", nullable=True)),
+    (("sbp", "systolic", "pas", "tas"), Guess("integer", "systolic pressure", unit="mmHg", bounds="[40, 250]",
+                                           nullable=True)),
+    (("dbp", "diastolic", "pad", "tad"), Guess("integer", "diastolic pressure", unit="mmHg", bounds="[20, 150]",
+                                            nullable=True)),
+    (("gcs", "glasgow"), Guess("integer", "Glasgow Coma Scale", unit="points", bounds="[3, 15]", nullable=True)),
+    (("spo2", "sao2", "sat", "saturation"),
+     Guess("integer", "oxygen saturation", unit="%", bounds="[50, 100]", nullable=True)),
+    (("rr", "resp_rate", "respiratory_rate", "fr", "frequence_respiratoire"),
+     Guess("integer", "respiratory rate", unit="breaths/min", bounds="[4, 60]", nullable=True)),
+    (("temp", "temperature"), Guess("continuous", "temperature", unit="°C", bounds="[32, 42]", nullable=True)),
+    (("pain", "eva", "ena", "douleur"), Guess("integer", "pain score", unit="points", bounds="[0, 10]",
+                                           nullable=True)),
+    (("triage", "ccmu", "esi", "ctas", "acuity"), Guess("integer", "triage level", unit="level", bounds="[1, 5]")),
+    (("weight", "poids"), Guess("continuous", "body weight", unit="kg", bounds="[1, 250]", nullable=True)),
+    (("height", "taille"), Guess("continuous", "height", unit="cm", bounds="[40, 230]", nullable=True)),
+    (("hour", "heure"), Guess("integer", "an hour of the day", unit="hour of day", bounds="[0, 23]")),
+    (("weekday", "day_of_week", "dow", "jour"),
+     Guess("categorical", "a weekday", categories="[monday, tuesday, wednesday, thursday, friday, saturday, sunday]")),
+    (("month", "mois"), Guess("integer", "a month", unit="month", bounds="[1, 12]")),
+    (("mode", "transport", "arrival_mode", "disposition", "outcome", "orientation", "destination", "devenir",
+      "place", "location", "lieu", "activity", "activite", "alcohol", "alcool", "ethanol", "injury", "lesion",
+      "diagnosis", "diagnostic", "dx", "region", "body_part", "localisation", "site", "imaging", "xray", "ct",
+      "scanner", "radio", "residence", "area", "intent", "helmet", "seatbelt", "ward", "unit"),
+     Guess("categorical", "a clinical category")),
+)  # fmt: skip
+
+
+def snake_case(text: str) -> str:
+    """``"Fréquence cardiaque (bpm)"`` -> ``frequence_cardiaque_bpm``; ``"HeartRate"`` -> ``heart_rate``; '' if none."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    plain = re.sub(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[a-z])(?=I[Dd]\b)", "_", plain)
+    name = re.sub(r"[^a-z0-9]+", "_", plain.lower()).strip("_")
+    return f"col_{name}" if name[:1].isdigit() else name
+
+
+def guess_from_header(name: str) -> Guess | None:
+    """The first ``HEADER_WORDS`` entry whose words occur in the snake_case ``name``; None if none does."""
+    padded = f"_{name}_"
+    for words, guess in HEADER_WORDS:
+        if any(f"_{word}_" in padded for word in words):
+            return guess
+    return None
+
+
+@dataclass
+class _Column:
+    position: int  # 0-based, in the file
+    header: str
+    name: str
+    source: str | None
+    guess: Guess | None
+    entry: CodebookEntry | None
+    kind: str | None = None
+    role: str = "feature"
+    notes: dict[str, str] = field(default_factory=dict)  # field -> comment
+    left_out: str | None = None  # why it stands commented out
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A drafted specification: its YAML text and what it holds."""
+
+    text: str
+    listed: tuple[str, ...]
+    left_out: tuple[str, ...]
+    placeholders: int
+    codebook_unmatched: tuple[str, ...]
+
+
+def draft_spec(
+    *,
+    headers: list[str],
+    name: str,
+    data_label: str,
+    codebook: list[CodebookEntry] | None = None,
+    codebook_label: str | None = None,
+) -> Draft:
+    """Draft ``datasets/<name>.yaml`` from a table's header texts and an optional codebook.
+
+    Args:
+        headers: the file's header texts in order, blank as '' (``traumasynth.datasets.table.read_headers``).
+        name: the dataset name (the spec file's stem).
+        data_label: how the draft's top comment names the table (its path).
+        codebook: what a codebook says of the variables, matched to headers by name (or ``#N``).
+        codebook_label: how comments cite the codebook (its file name).
+
+    Returns:
+        The draft, ``TODO`` values where a person must write public knowledge.
+    """
+    entries = {_key(e.variable): e for e in codebook or []}
+    columns = _columns(headers, entries)
+    matched = {id(c.entry) for c in columns if c.entry is not None}
+    unmatched = tuple(e.variable for e in codebook or [] if id(e) not in matched)
+    cite = codebook_label or "codebook"
+    for column in columns:
+        _decide(column, cite)
+    _one_each(columns)
+    listed = [c for c in columns if c.left_out is None]
+    left_out = [c for c in columns if c.left_out is not None]
+    lines = _header_lines(name=name, data_label=data_label, n_columns=len(headers), codebook_label=codebook_label)
+    if not any(c.role == "target" for c in listed):
+        lines.append("# TODO: no header looks like the class label: give one categorical column `role: target`.")
+    lines.append("columns:" if listed else "columns: []   # TODO: no header was recognised; move columns up here")
+    for column in listed:
+        lines += _column_lines(column, cite)
+    if left_out:
+        lines += [
+            "",
+            f"# --- {len(left_out)} column(s) not listed: dropped as the file is read (unlisted_columns: exclude).",
+            "# To model one, move its line up into `columns`, choose its kind and fill the fields (docs/data.md).",
+        ]
+        lines += [_left_out_line(c) for c in left_out]
+    if unmatched:
+        lines += ["", f"# Codebook variables with no column in the file: {', '.join(unmatched)}."]
+    lines += [
+        "",
+        '# constraints: clinical rules every row keeps (docs/data.md, "Clinical rules"), e.g.',
+        "#   - {name: ..., description: ..., if: {column: ..., in: [...]}, then: {column: ..., le: ...}}",
+    ]
+    text = "\n".join(lines) + "\n"
+    return Draft(
+        text=text,
+        listed=tuple(c.name for c in listed),
+        left_out=tuple(c.name for c in left_out),
+        placeholders=sum(1 for line in lines if re.match(rf"^\s*[\w-]+:\s*{PLACEHOLDER}(\s|$)", line)),
+        codebook_unmatched=unmatched,
+    )
+
+
+def _columns(headers: list[str], entries: dict[str, CodebookEntry]) -> list[_Column]:
+    """One ``_Column`` per header: a unique name, a ``source`` when the header is not the name."""
+    columns: list[_Column] = []
+    taken: set[str] = set()
+    source: str | None
+    for i, raw in enumerate(headers):
+        header = raw.strip()
+        base = snake_case(header)
+        repeated = bool(header) and sum(h.strip() == header for h in headers) > 1
+        if not base:
+            name, source = f"column_{i + 1}", f"#{i + 1}"
+        elif repeated:
+            name, source = f"{base}_{i + 1}", f"#{i + 1}"
+        else:
+            name, source = base, (None if header == base else header)
+        while name in taken:
+            name = f"{name}_{i + 1}"
+        taken.add(name)
+        entry = entries.get(f"#{i + 1}") or (entries.get(_key(header)) if header else None)
+        columns.append(_Column(i, header, name, source, guess_from_header(base), entry))
+    return columns
+
+
+def _key(variable: str) -> str:
+    """How a codebook variable meets a header: ``#N`` names a position, anything else compares squashed."""
+    variable = variable.strip()
+    return variable if re.fullmatch(r"#\d+", variable) else squash(variable)
+
+
+def _decide(column: _Column, cite: str) -> None:
+    """The column's kind and role, from the codebook first, the header's words next; or why it is left out."""
+    entry, guess = column.entry, column.guess
+    at = f"{cite} line {entry.line}" if entry else ""
+    if entry and entry.kind:
+        column.kind, column.notes["kind"] = entry.kind, at
+    elif entry and entry.categories:
+        column.kind, column.notes["kind"] = "categorical", f"{at} lists values; TODO: check"
+    elif guess and guess.kind:
+        column.kind, column.notes["kind"] = guess.kind, f"TODO: guessed ({guess.why}) from the header; check"
+    elif entry and (entry.low is not None or entry.high is not None):
+        dates = isinstance(entry.low, dt.date) or isinstance(entry.high, dt.date)
+        integers = all(isinstance(v, int) for v in (entry.low, entry.high) if v is not None)
+        column.kind = "datetime" if dates else "integer" if integers else "continuous"
+        column.notes["kind"] = f"TODO: guessed from the min/max of {at}; check"
+    if entry and entry.type_text and not entry.kind:
+        column.notes["kind"] = column.notes.get("kind", "") + f" (type '{entry.type_text}' of {at} not understood)"
+    if entry and entry.role:
+        column.role = entry.role
+    elif column.kind == "identifier":
+        column.role = "excluded"
+    elif column.kind == "text":
+        column.role = "narrative"
+    elif guess and guess.kind == column.kind:
+        column.role = guess.role
+    if column.kind == "weight":
+        column.role = "excluded"
+    if column.kind is None:
+        column.left_out = guess.why if guess else "not recognised"
+    elif guess and guess.kind is None and not (entry and entry.role):
+        column.left_out = guess.why
+    elif column.role == "excluded" and column.kind not in ("identifier", "weight"):
+        column.left_out = f"role excluded in {at}"
+
+
+def _one_each(columns: list[_Column]) -> None:
+    """A spec has one target, one identifier and one narrative at most: the first of each stays."""
+    listed = [c for c in columns if c.left_out is None]
+    targets = [c for c in listed if c.role == "target"]
+    targets.sort(key=lambda c: (not (c.entry and c.entry.role == "target"), c.position))
+    for extra in targets[1:]:
+        extra.role = "feature"
+        extra.notes["role"] = f"TODO: also looks like the target; '{targets[0].name}' was chosen"
+    for target in targets[:1]:
+        if target.kind != "categorical":
+            target.role = "feature"
+    for kind, why in (("identifier", "a second identifier (a spec keeps one)"), ("text", "more free text")):
+        for extra in [c for c in listed if c.kind == kind][1:]:
+            extra.left_out = why
+
+
+def _header_lines(*, name: str, data_label: str, n_columns: int, codebook_label: str | None) -> list[str]:
+    source = f"the header row of {data_label} ({n_columns} columns)"
+    if codebook_label:
+        source += f" and the codebook {codebook_label}"
+    return [
+        f"# DRAFT dataset specification, written by tools/draft_spec.py from {source}.",
+        "# No value of the table was read: categories and bounds must be public knowledge (codebook, form,",
+        "# clinical ranges), never read from the rows, or the privacy guarantee no longer holds (docs/data.md).",
+        f"# A plain `{PLACEHOLDER}` value must be replaced: every stage refuses this file until none is left.",
+        "# A `# TODO` comment is a guess to check. The file is yours: edit, reorder, delete.",
+        f"name: {_name(name)}",
+        "version: 1",
+        f"description: {_q('Attendances of ' + data_label)}".ljust(COMMENT_AT)
+        + "  # TODO: what one row is, which ED, which years",
+        "reader: table",
+        "public: false".ljust(COMMENT_AT) + "  # true only if the real rows are published as they are",
+        "unlisted_columns: exclude".ljust(COMMENT_AT) + "  # the columns not listed are dropped as the file is read",
+    ]
+
+
+def _column_lines(column: _Column, cite: str) -> list[str]:
+    entry, guess, kind = column.entry, column.guess, column.kind
+    at = f"{cite} line {entry.line}" if entry else ""
+    out: list[tuple[str, str]] = [(f"  - name: {_name(column.name)}", "")]
+    if column.source is not None:
+        where = "blank header" if not column.header else "repeated header" if column.source[0] == "#" else "header"
+        out.append((f"    source: {_q(column.source)}", f"the {where} '{column.header}'" if column.header else where))
+    out.append((f"    kind: {kind}", column.notes.get("kind", "")))
+    if column.role != "feature":
+        note = column.notes.get("role") or (at if entry and entry.role else _role_note(column.role))
+        out.append((f"    role: {column.role}", note))
+    elif "role" in column.notes:
+        out.append(("    role: feature", column.notes["role"]))
+    if entry and entry.description:
+        out.append((f"    description: {_q(entry.description)}", at))
+    else:
+        text = column.header or f"Column {column.position + 1} (blank header)"
+        out.append((f"    description: {_q(text)}", "TODO: the header's text; one line a clinician understands"))
+    if entry and entry.unit:
+        out.append((f"    unit: {_q(entry.unit)}", at))
+    elif guess and guess.unit and guess.kind == kind and kind in NUMERIC_KINDS:
+        out.append((f"    unit: {_q(guess.unit)}", "TODO: guessed; check"))
+    elif kind in NUMERIC_KINDS:
+        out.append(("    # unit: TODO (e.g. mmHg, hours)", ""))
+    hint = guess if guess and guess.kind == kind else None
+    if kind == "categorical":
+        out.append(_categories_line(entry, hint, at))
+    elif kind in NUMERIC_KINDS or kind == "datetime":
+        out.append(_bounds_line(entry, hint, at, dates=kind == "datetime"))
+    if kind == "datetime":
+        if entry and entry.format:
+            out.append((f"    format: {_q(entry.format)}", at))
+        elif entry and entry.iso_dates:
+            out.append(("    # format: none, ISO dates", at))
+        else:
+            out.append(
+                (
+                    f"    format: {PLACEHOLDER}",
+                    'the strftime format of the dates, e.g. "%d/%m/%Y %H:%M"; '
+                    "delete this line if they are ISO (2019-01-31 13:05)",
+                )
+            )
+        out.append((f"    parts: {DATE_PARTS}", "TODO: what the models see of the date"))
+    if column.role not in ("excluded",):
+        if entry and entry.nullable is not None:
+            out.append((f"    nullable: {str(entry.nullable).lower()}", at))
+        elif kind == "text" or (hint and hint.nullable):
+            out.append(("    nullable: true", "TODO: guessed (often missing); false if always recorded"))
+        else:
+            out.append(("    nullable: false", "TODO: true if the value may be missing"))
+    return [_comment(line, note) for line, note in out]
+
+
+def _role_note(role: str) -> str:
+    return {
+        "target": "TODO: guessed; exactly one categorical column is the class label",
+        "excluded": "kept for traceability, never modelled",
+        "narrative": "TODO: guessed; carried for the text metrics, never modelled",
+    }.get(role, "")
+
+
+def _categories_line(entry: CodebookEntry | None, hint: Guess | None, at: str) -> tuple[str, str]:
+    if entry and entry.categories:
+        labelled = [f"{c} = {lab}" for c, lab in zip(entry.categories, entry.labels or (), strict=False) if c != lab]
+        note = at + (f" ({'; '.join(labelled)})" if labelled else "")
+        return f"    categories: [{', '.join(_q(c) for c in entry.categories)}]", _clip(note)
+    example = f", e.g. {hint.categories}" if hint and hint.categories else ""
+    return f"    categories: {PLACEHOLDER}", f"every allowed value as written in the file{example}"
+
+
+def _bounds_line(entry: CodebookEntry | None, hint: Guess | None, at: str, *, dates: bool) -> tuple[str, str]:
+    low, high = (entry.low, entry.high) if entry else (None, None)
+    kind_ok = all(isinstance(v, dt.date) == dates for v in (low, high))
+    if low is not None and high is not None and kind_ok and low < high:  # type: ignore[operator]
+        return f"    bounds: [{_bound(low)}, {_bound(high)}]", at
+    if low is not None or high is not None:
+        why = f"{at} gives min {_bound(low)}, max {_bound(high)}: not usable bounds; "
+    else:
+        why = ""
+    if dates:
+        return f"    bounds: {PLACEHOLDER}", why + "[first, last] dates of the extract, e.g. [2019-01-01, 2023-12-31]"
+    example = f", e.g. {hint.bounds}" if hint and hint.bounds else ""
+    return f"    bounds: {PLACEHOLDER}", why + f"[low, high] from clinical ranges{example}"
+
+
+def _left_out_line(column: _Column) -> str:
+    fields = [f"name: {_name(column.name)}"]
+    if column.source is not None:
+        fields.append(f"source: {_q(column.source)}")
+    fields += [f"kind: {PLACEHOLDER}", f"description: {_q(column.header or 'blank header')}"]
+    return _comment("#  - {" + ", ".join(fields) + "}", f"#{column.position + 1}: {column.left_out}")
+
+
+def _comment(line: str, note: str) -> str:
+    return f"{line.ljust(COMMENT_AT)}  # {note}" if note else line
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bound(value: float | dt.date | None) -> str:
+    return "none" if value is None else value.isoformat() if isinstance(value, dt.date) else repr(value)
+
+
+_YAML_WORDS: Final = frozenset({"true", "false", "null", "yes", "no", "on", "off", "y", "n"})
+
+
+def _name(name: str) -> str:
+    return _q(name)
+
+
+def _q(text: str) -> str:
+    """``text`` as a YAML scalar: plain when it cannot be misread, else double-quoted (JSON's syntax is YAML's)."""
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_ ./()'-]*(?<! )", text) and text.lower() not in _YAML_WORDS:
+        return text
+    return json.dumps(text, ensure_ascii=False)
