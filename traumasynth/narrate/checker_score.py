@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +124,26 @@ def load_labelled(path: Path) -> list[LabelledNote]:
     return notes
 
 
-def score_checker(*, notes: Iterable[LabelledNote], lexicon: Lexicon) -> CheckerScore:
-    """Run the checker on every labelled note and count its contradictions against the labels, per fact."""
+def restrict(lexicon: Lexicon, columns: Iterable[str]) -> Lexicon:
+    """``lexicon`` with only the facts that read ``columns`` (the columns a labelled set was labelled on)."""
+    keep = set(columns)
+    return lexicon.model_copy(update={"facts": tuple(r for r in lexicon.facts if r.column in keep)})
+
+
+def score_checker(
+    *, notes: Iterable[LabelledNote], lexicon: Lexicon, label_lexicon: Lexicon | None = None
+) -> CheckerScore:
+    """Run the checker on every labelled note and count its contradictions against the labels, per fact.
+
+    Args:
+        notes: the labelled set.
+        lexicon: the lexicon scored.
+        label_lexicon: the lexicon whose fact names the labels use, when ``lexicon`` names its facts
+            otherwise (one made from the spec names a fact after its column: ``alcohol_suspected``
+            for the hand-written ``alcohol``). Facts are then compared, and reported, per column.
+    """
+    label_column = {r.name: r.column for r in label_lexicon.facts} if label_lexicon is not None else None
+    fact_column = {r.name: r.column for r in lexicon.facts}
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
@@ -136,6 +154,9 @@ def score_checker(*, notes: Iterable[LabelledNote], lexicon: Lexicon) -> Checker
         count += 1
         check = check_narrative(narrative=note.narrative, row=note.row, lexicon=lexicon)
         reported = {c.split(":", 1)[0] for c in check.contradictions}
+        if label_column is not None:
+            reported = {fact_column[f] for f in reported}
+            note = replace(note, contradicted=frozenset(label_column[f] for f in note.contradicted))
         for fact in reported & note.contradicted:
             tp[fact] += 1
         for fact in sorted(reported - note.contradicted):

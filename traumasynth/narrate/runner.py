@@ -34,6 +34,7 @@ from traumasynth.narrate.factcheck import FactCheck, check_narrative
 from traumasynth.narrate.facts import Lexicon
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.prompts import PromptTemplate
+from traumasynth.narrate.spec_prompt import SpecPrompt
 from traumasynth.row_ids import NARRATIVE_ID
 
 logger = logging.getLogger(__name__)
@@ -71,14 +72,14 @@ class NarrationJob:
     Attributes:
         params: the ``narrate`` section.
         seed: ``base.seed``.
-        template: the loaded prompt version.
+        template: the loaded prompt version, or the prompt made from the spec.
         lexicon: the dataset's fact vocabulary (None: no fact check).
         model_sha256: sha256 of the GGUF file (or ``server:<model id>``).
     """
 
     params: NarrateParams
     seed: int
-    template: PromptTemplate
+    template: PromptTemplate | SpecPrompt
     lexicon: Lexicon | None
     model_sha256: str
 
@@ -127,7 +128,7 @@ def _narrate_batch(
         seeds = {i: candidate_seed(job.seed, ids[i], k) for i in todo}
         gens = backend.generate([Request(prompts[i], seeds[i]) for i in todo], sampling=sampling)
         for i, gen in zip(todo, gens, strict=True):
-            text = _clean(gen.text)
+            text = _clean(f"{prompts[i].note_prefix} {gen.text}")
             tried[i] += 1
             tokens[i] += gen.completion_tokens
             check = None if job.lexicon is None else check_narrative(narrative=text, row=rows[i], lexicon=job.lexicon)
