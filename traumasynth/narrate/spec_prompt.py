@@ -89,11 +89,11 @@ class SpecPrompt:
         # With examples the model copies their opening; without, the note's opening is written for it.
         self._opening: Opening = "none" if self._examples else opening
         self.stop: tuple[str, ...] = ("\n", "Facts:")
-        block = "".join(f"Facts: {self.header(facts)}\nNote: {note}\n\n" for facts, note in self._examples)
+        block = "".join(f"{self._facts(facts)}\nNote: {note}\n\n" for facts, note in self._examples)
         self._completion_prefix = _intro(spec) + block
         chat: list[dict[str, str]] = [{"role": "system", "content": _system(spec)}]
         for facts, note in self._examples:
-            chat.append({"role": "user", "content": f"Facts: {self.header(facts)}"})
+            chat.append({"role": "user", "content": self._facts(facts)})
             chat.append({"role": "assistant", "content": note})
         self._chat_prefix = tuple(chat)
         shape = {
@@ -127,6 +127,10 @@ class SpecPrompt:
             return "".join(f"\n- {f}" for f in facts)
         return ", ".join(facts)
 
+    def _facts(self, row: Mapping[str, Any]) -> str:
+        header = self.header(row)
+        return f"Facts:{header}" if self._layout == "lines" else f"Facts: {header}"
+
     def opening(self, row: Mapping[str, Any]) -> str:
         """The start of the note written for the model ("34-year-old woman,"), or "" when not used."""
         if self._opening == "none":
@@ -154,14 +158,13 @@ class SpecPrompt:
 
     def render(self, row: Mapping[str, Any], *, prompt_format: PromptFormat) -> Prompt:
         """The prompt for ``row``: the shared prefix, then the row's facts (and the note's opening)."""
-        header = self.header(row)
         if prompt_format == "completion":
             opening = self.opening(row)
-            query = f"Facts: {header}\nNote:" + (f" {opening}" if opening else "")
+            query = f"{self._facts(row)}\nNote:" + (f" {opening}" if opening else "")
             return Prompt(
                 text=self._completion_prefix + query, shared_prefix=self._completion_prefix, note_prefix=opening
             )
-        user = {"role": "user", "content": f"Facts: {header}"}
+        user = {"role": "user", "content": self._facts(row)}
         return Prompt(messages=(*self._chat_prefix, user))
 
     def check_spec(self, spec: DatasetSpec) -> None:
