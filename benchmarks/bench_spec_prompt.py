@@ -1,9 +1,10 @@
 """Benchmark: layouts of the zero-shot prompt made from the spec (``narrate.spec_prompt``).
 
 Not a test. Narrates the same simulated ed_trauma_sim rows with each layout (facts inline or one
-a line; the note's opening written for the model: none, age and sex, or those and the target), one candidate each, with the embedded
-default model (Gemma 3 270M), and reads the notes with the hand-written lexicon: how often age,
-sex and mechanism are stated, and how many contradictions the notes hold.
+a line; the note's opening written for the model: none, age and sex, or those and the target),
+one candidate each, with the embedded default model (Gemma 3 270M), and reads the notes with the
+hand-written lexicon: how often age, sex and mechanism are stated, and how many contradictions
+the notes hold.
 
     python benchmarks/bench_spec_prompt.py --rows 10 --n-threads 1
 """

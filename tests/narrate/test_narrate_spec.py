@@ -156,8 +156,13 @@ def test_fallback_order(tmp_path: Path, spec, caplog):
     assert isinstance(with_examples, SpecPrompt) and "A 34-year-old man fell." in with_examples.completion_prefix
     assert narration_lexicon(spec=spec, directory=tmp_path) == spec_lexicon(spec)
     (tmp_path / f"{spec.name}.yaml").write_text(
-        yaml.safe_dump({"facts": [{"name": "age", "column": "patient_age", "kind": "number",
-                                   "patterns": [r"(?P<value>\d+) years"]}]})  # fmt: skip
+        yaml.safe_dump(
+            {
+                "facts": [
+                    {"name": "age", "column": "patient_age", "kind": "number", "patterns": [r"(?P<value>\d+) years"]}
+                ]
+            }
+        )  # fmt: skip
     )
     assert [r.name for r in narration_lexicon(spec=spec, directory=tmp_path).facts] == ["age"]
     said = " | ".join(r.getMessage() for r in caplog.records)

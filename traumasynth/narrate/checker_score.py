@@ -166,7 +166,7 @@ def score_checker(
         reported = {c.split(":", 1)[0] for c in check.contradictions}
         if label_column is not None:
             reported = {fact_column[f] for f in reported}
-            note = replace(note, contradicted=frozenset(label_column[f] for f in note.contradicted))
+            note = replace(note, contradicted=frozenset(label_column.get(f, f) for f in note.contradicted))
         for fact in reported & note.contradicted:
             tp[fact] += 1
         for fact in sorted(reported - note.contradicted):

@@ -169,10 +169,8 @@ def load_lexicon(*, dataset: str, directory: Path = layout.LEXICONS) -> Lexicon 
 def _negation_gap(text: str, start: int, negation: re.Pattern[str]) -> int | None:
     """Words between the clause's last negation before ``start`` and ``start``; None when not negated."""
     clause_start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
-    last = None
-    for last in negation.finditer(text, clause_start, start):
-        pass
-    return None if last is None else len(text[last.end() : start].split())
+    ends = [m.end() for m in negation.finditer(text, clause_start, start)]
+    return len(text[ends[-1] : start].split()) if ends else None
 
 
 def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:

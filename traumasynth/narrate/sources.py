@@ -47,7 +47,9 @@ def narration_prompt(*, prompts_dir: Path, spec: DatasetSpec, version: str) -> P
             examples = [_Example.model_validate(e) for e in raw or []]
         except (yaml.YAMLError, ValidationError) as exc:
             raise ParamsError(f"{examples_path} is malformed: {exc}. It is a list of {{facts, note}}.") from exc
-        logger.info("Prompt: made from the spec of '%s', with %d examples of %s", spec.name, len(examples), examples_path)
+        logger.info(
+            "Prompt: made from the spec of '%s', with %d examples of %s", spec.name, len(examples), examples_path
+        )
         return SpecPrompt(spec=spec, examples=[e.model_dump() for e in examples])
     logger.info("Prompt: made from the spec of '%s' (zero-shot; no prompt folder %s)", spec.name, directory)
     return SpecPrompt(spec=spec)

@@ -307,7 +307,12 @@ def _category_rule(
             compatible[cat] = held
             entails[cat] = held
         shared = sorted(
-            {f"{col}={value}" for ph in phrases[cat] for col, value in phrase_owners[ph] if (col, value) != (column.name, cat)}
+            {
+                f"{col}={value}"
+                for ph in phrases[cat]
+                for col, value in phrase_owners[ph]
+                if (col, value) != (column.name, cat)
+            }
         )
         if shared:
             also[cat] = tuple(shared)
@@ -325,7 +330,7 @@ def _stem(word: str) -> str:
 def spec_lexicon(spec: DatasetSpec) -> Lexicon:
     """The fact lexicon of ``spec``'s modelled columns (see the module docstring)."""
     modelled = [c for c in spec.modelled_columns]
-    units = defaultdict(int)
+    units: defaultdict[str, int] = defaultdict(int)
     for col in modelled:
         if col.kind in NUMERIC_KINDS and col.unit:
             units[col.unit.strip().lower()] += 1
@@ -351,7 +356,8 @@ def spec_lexicon(spec: DatasetSpec) -> Lexicon:
             facts.append(_age_rule(col))
             age_done = True
         elif col.kind in NUMERIC_KINDS:
-            facts.append(_number_rule(col, unique_unit=bool(col.unit) and units[col.unit.strip().lower()] == 1))
+            unit = (col.unit or "").strip().lower()
+            facts.append(_number_rule(col, unique_unit=bool(unit) and units[unit] == 1))
         elif col.kind != "categorical":
             continue  # datetime columns: notes rarely state them
         elif not sex_done and sex_values(col):

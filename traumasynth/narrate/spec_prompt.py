@@ -138,9 +138,11 @@ class SpecPrompt:
         words: list[str] = []
         age_col = next((c for c in self._columns if is_age(c)), None)
         age = row.get(age_col.name) if age_col is not None else None
-        if age_col is not None and not is_missing(age):
+        if age is not None and not is_missing(age):
             years = float(age)
-            words.append(f"{round(years * 12)}-month-old" if years < 2 and not years.is_integer() else f"{int(years)}-year-old")
+            words.append(
+                f"{round(years * 12)}-month-old" if years < 2 and not years.is_integer() else f"{int(years)}-year-old"
+            )
         sex_col = next((c for c in self._columns if sex_values(c)), None)
         sex = row.get(sex_col.name) if sex_col is not None else None
         if sex_col is not None and not is_missing(sex):
