@@ -36,8 +36,12 @@ def main(
         Path, typer.Option(file_okay=False, help="Resumable shards; <shards-dir>/<model>/part-*.parquet.")
     ] = layout.NARRATE_SHARDS,
     prompts_dir: Annotated[
-        Path, typer.Option(file_okay=False, help="Prompt templates: <dir>/<dataset>/<version>/.")
-    ] = (Path("prompts")),
+        Path,
+        typer.Option(file_okay=False, help="Prompt templates: <dir>/<dataset>/<version>/ (none: made from the spec)."),
+    ] = layout.PROMPTS,
+    lexicons_dir: Annotated[
+        Path, typer.Option(file_okay=False, help="Fact lexicons: <dir>/<dataset>.yaml (none: made from the spec).")
+    ] = layout.LEXICONS,
     datasets_dir: Annotated[Path, typer.Option(file_okay=False, help="Dataset specifications (<dataset>.yaml).")] = (
         Path("datasets")
     ),
@@ -55,6 +59,7 @@ def main(
             params=narrate,
             seed=base.seed,
             prompts_dir=prompts_dir,
+            lexicons_dir=lexicons_dir,
             shard_dir=shards_dir / model,
             out_path=out,
             metrics_path=metrics,

@@ -14,7 +14,7 @@ import yaml
 from tests.conftest import REPO
 from traumasynth import layout
 
-PIPELINE_FOLDERS = ("data/", "models/", "metrics/", "release")
+PIPELINE_FOLDERS = ("data/", "models/", "metrics/", "release", "prompts", "lexicons", "datasets")
 
 
 def contract(model: str) -> set[str]:
@@ -22,7 +22,7 @@ def contract(model: str) -> set[str]:
     paths = [
         layout.RAW, layout.PREPARED, layout.SYNTHETIC, layout.NARRATIVES, layout.NARRATE_SHARDS,
         layout.EVALUATION, layout.PLOTS, layout.REPORT, layout.UTILITY_PLOT, layout.PREPARE_METRICS,
-        layout.RELEASE, layout.TRAIN_SPLIT, layout.CHECKER_METRICS,
+        layout.RELEASE, layout.TRAIN_SPLIT, layout.CHECKER_METRICS, layout.PROMPTS, layout.LEXICONS, layout.DATASETS,
         layout.model_dir(model), layout.synthetic(model), layout.augment(model),
         layout.narratives(model), layout.loss_curve(model), layout.evaluation_summary(model),
         *(layout.split(s) for s in ("train", "val", "test")),

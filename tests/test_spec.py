@@ -48,6 +48,31 @@ def test_hash_changes_with_any_public_knowledge(tmp_path):
     assert DatasetSpec.model_validate(BASE).spec_hash == spec.spec_hash
 
 
+def test_wording_fields_are_optional_and_not_hashed():
+    spec = DatasetSpec.model_validate(BASE)
+    worded = yaml.safe_load(yaml.safe_dump(BASE))
+    worded["columns"][1]["aliases"] = ["years old"]
+    worded["columns"][3]["labels"] = {"fall": ["fell", "slipped"]}
+    with_words = DatasetSpec.model_validate(worded)
+    assert with_words.column("mechanism").labels == {"fall": ("fell", "slipped")}
+    assert with_words.spec_hash == spec.spec_hash  # a wording change needs no retraining
+
+
+@pytest.mark.parametrize(
+    ("column", "field", "message"),
+    [
+        (3, {"labels": {"jump": ["jumped"]}}, "unknown categories ['jump']"),
+        (1, {"labels": {"fall": ["fell"]}}, "only for categorical"),
+        (1, {"aliases": [" "]}, "empty words"),
+    ],
+)
+def test_bad_wording_fields(column, field, message):
+    bad = yaml.safe_load(yaml.safe_dump(BASE))
+    bad["columns"][column].update(field)
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        DatasetSpec.model_validate(bad)
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [

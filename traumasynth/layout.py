@@ -12,6 +12,8 @@ from pathlib import Path
 
 DATASETS = Path("datasets")
 PROMPTS = Path("prompts")
+#: Hand-written fact lexicons, ``lexicons/<dataset>.yaml``; without one, the checker is made from the spec.
+LEXICONS = Path("lexicons")
 RAW = Path("data/raw")
 PREPARED = Path("data/prepared")
 SYNTHETIC = Path("data/synthetic")

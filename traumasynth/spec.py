@@ -92,6 +92,11 @@ class ColumnSpec(BaseModel):
             for a blank or repeated header).
         format: for a datetime column stored as text in another layout than ISO 8601, its
             ``strftime`` format (``"%m/%d/%y"`` reads ``1/31/04``).
+        aliases: optional other names of the column in clinical notes (``[HR, pulse]``); the
+            first one labels the column in a prompt made from the spec. Wording only: not hashed.
+        labels: optional words a note uses for a category (``{own_means: [walked in]}``), read
+            by the fact checker made from the spec; the first one shows the category in such a
+            prompt. Wording only: not hashed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -108,6 +113,8 @@ class ColumnSpec(BaseModel):
     parts: tuple[DatetimePart, ...] | None = None
     source: str | None = Field(default=None, min_length=1)
     format: str | None = Field(default=None, min_length=1)
+    aliases: tuple[str, ...] = ()
+    labels: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -157,6 +164,14 @@ class ColumnSpec(BaseModel):
                     f"{where}: `format` {self.format!r} is not a strftime date format; "
                     'write e.g. "%m/%d/%y" (1/31/04) or "%d/%m/%Y %H:%M" (31/01/2004 13:05)'
                 )
+        if self.labels:
+            if self.kind != "categorical":
+                raise ValueError(f"{where}: `labels` is only for categorical columns")
+            unknown = sorted(set(self.labels) - set(self.categories or ()))
+            if unknown:
+                raise ValueError(f"{where}: `labels` names unknown categories {unknown}")
+        if any(not a.strip() for a in self.aliases) or any(not w.strip() for ws in self.labels.values() for w in ws):
+            raise ValueError(f"{where}: `aliases` and `labels` must not hold empty words")
         if self.source_position == -1:
             raise ValueError(f'{where}: `source` positions count from 1 ("#1" is the first column)')
         if self.role == "target" and self.kind != "categorical":
@@ -371,7 +386,8 @@ class DatasetSpec(BaseModel):
         the reading options ``unlisted_columns``, ``source`` and ``format`` (how the raw file is read;
         left out also keeps the hash of a spec written before they existed, and its models valid), and
         ``constraints`` (clinical rules change which sampled rows are kept, not what a model encodes;
-        a spec without them hashes as before).
+        a spec without them hashes as before), and the wording fields ``aliases`` and ``labels`` (how
+        notes name a column or a category: a model need not be retrained for a wording change).
         """
         dumped = self.model_dump(mode="json", exclude=_NOT_HASHED)
         canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
@@ -383,7 +399,7 @@ _NOT_HASHED: Final[dict[str, Any]] = {
     "public": True,
     "unlisted_columns": True,
     "constraints": True,
-    "columns": {"__all__": {"source", "format"}},
+    "columns": {"__all__": {"source", "format", "aliases", "labels"}},
 }
 
 

@@ -87,7 +87,8 @@ def test_zero_rows_writes_an_empty_file_without_a_model(
 
 
 def test_zero_rows_needs_no_prompts(tmp_path: Path, synthetic_rows: pd.DataFrame) -> None:
-    """A new dataset runs table-only before its prompts are written (docs/data.md, bring your own data)."""
+    """A new dataset needs no prompt folder and no lexicon (docs/data.md, bring your own data): without them
+    the prompt and the fact checker are made from the spec, so every note is still fact-checked."""
     synthetic = tmp_path / "vae.parquet"
     synthetic_rows.to_parquet(synthetic, index=False)
     no_prompts = tmp_path / "prompts"
@@ -95,5 +96,13 @@ def test_zero_rows_needs_no_prompts(tmp_path: Path, synthetic_rows: pd.DataFrame
     result = _invoke(tmp_path, synthetic, no_prompts, n_rows=0)
     assert result.exit_code == 0, result.output
     assert pd.read_parquet(tmp_path / "narratives" / "vae.parquet").empty
-    result = _invoke(tmp_path, synthetic, no_prompts, n_rows=2)
-    assert result.exit_code == 1 and "No prompt templates in" in result.output
+    no_lexicons = tmp_path / "lexicons"
+    no_lexicons.mkdir()
+    params = _write_params(tmp_path / "params.yaml", n_rows=2, n_candidates=1)
+    args = [*_stage_args(params, synthetic, tmp_path, no_prompts), "--lexicons-dir", str(no_lexicons)]
+    result = CliRunner().invoke(load_stage("narrate"), args)
+    assert result.exit_code == 0, result.output
+    out = pd.read_parquet(tmp_path / "narratives" / "vae.parquet")
+    assert len(out) == 2 and out["faithfulness"].notna().all() and set(out["prompt_version"]) == {"spec"}
+    metrics = json.loads((tmp_path / "narrate_vae.json").read_text())
+    assert metrics["faithfulness_rate"] is not None and metrics["prompt_version"] == "spec"

@@ -10,7 +10,9 @@ it reports that the labels do not have, a false negative one it misses:
 
 ``recall`` is None for a fact with no labelled contradiction, ``precision`` for one the checker
 never reported. The figures are written to ``metrics/checker/<dataset>.json`` and quoted by
-``evaluate`` beside the faithfulness rate (which counts only what the checker catches).
+``evaluate`` beside the faithfulness rate (which counts only what the checker catches); those of
+the checker made from the spec (``spec_lexicon``) to ``metrics/checker/<dataset>_spec.json``.
+Any labelled file plugs in: ``python tools/score_checker.py --labels <file> --dataset <name>``.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from traumasynth import layout
 from traumasynth.errors import DataError
 from traumasynth.narrate.factcheck import check_narrative
-from traumasynth.narrate.facts import Lexicon
+from traumasynth.narrate.facts import Lexicon, load_lexicon
+from traumasynth.narrate.spec_lexicon import spec_lexicon
+from traumasynth.spec import DatasetSpec
 
 
 @dataclass(frozen=True)
@@ -71,19 +76,24 @@ class CheckerScore:
         def fmt(x: float | None) -> str:
             return "  -  " if x is None else f"{x:.3f}"
 
-        lines = [f"{'fact':<14} {'TP':>4} {'FP':>4} {'FN':>4}  recall  precision"]
+        width = max([14, *(len(n) for n in self.per_fact)])
+        lines = [f"{'fact':<{width}} {'TP':>4} {'FP':>4} {'FN':>4}  recall  precision"]
         for name, s in [*sorted(self.per_fact.items()), ("OVERALL", self.overall)]:
-            lines.append(f"{name:<14} {s.tp:>4} {s.fp:>4} {s.fn:>4}  {fmt(s.recall):>6}  {fmt(s.precision):>9}")
+            lines.append(f"{name:<{width}} {s.tp:>4} {s.fp:>4} {s.fn:>4}  {fmt(s.recall):>6}  {fmt(s.precision):>9}")
         return "\n".join(lines)
 
-    def to_json(self, *, dataset: str) -> dict[str, Any]:
-        """The figures ``metrics/checker/<dataset>.json`` holds (rounded to 4 places)."""
+    def to_json(self, *, dataset: str, lexicon: str | None = None) -> dict[str, Any]:
+        """The figures ``metrics/checker/<dataset>.json`` holds (rounded to 4 places).
+
+        ``lexicon`` (e.g. ``"spec"``, ``"hand"``) is recorded when given.
+        """
 
         def r(x: float | None) -> float | None:
             return None if x is None else round(x, 4)
 
         return {
             "dataset": dataset,
+            **({"lexicon": lexicon} if lexicon is not None else {}),
             "items": self.items,
             "contradictions_labelled": self.overall.tp + self.overall.fn,
             "recall": r(self.overall.recall),
@@ -124,8 +134,26 @@ def load_labelled(path: Path) -> list[LabelledNote]:
     return notes
 
 
-def score_checker(*, notes: Iterable[LabelledNote], lexicon: Lexicon) -> CheckerScore:
-    """Run the checker on every labelled note and count its contradictions against the labels, per fact."""
+def restrict(lexicon: Lexicon, columns: Iterable[str]) -> Lexicon:
+    """``lexicon`` with only the facts that read ``columns`` (the columns a labelled set was labelled on)."""
+    keep = set(columns)
+    return lexicon.model_copy(update={"facts": tuple(r for r in lexicon.facts if r.column in keep)})
+
+
+def score_checker(
+    *, notes: Iterable[LabelledNote], lexicon: Lexicon, label_lexicon: Lexicon | None = None
+) -> CheckerScore:
+    """Run the checker on every labelled note and count its contradictions against the labels, per fact.
+
+    Args:
+        notes: the labelled set.
+        lexicon: the lexicon scored.
+        label_lexicon: the lexicon whose fact names the labels use, when ``lexicon`` names its facts
+            otherwise (one made from the spec names a fact after its column: ``alcohol_suspected``
+            for the hand-written ``alcohol``). Facts are then compared, and reported, per column.
+    """
+    label_column = {r.name: r.column for r in label_lexicon.facts} if label_lexicon is not None else None
+    fact_column = {r.name: r.column for r in lexicon.facts}
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
@@ -136,6 +164,9 @@ def score_checker(*, notes: Iterable[LabelledNote], lexicon: Lexicon) -> Checker
         count += 1
         check = check_narrative(narrative=note.narrative, row=note.row, lexicon=lexicon)
         reported = {c.split(":", 1)[0] for c in check.contradictions}
+        if label_column is not None:
+            reported = {fact_column[f] for f in reported}
+            note = replace(note, contradicted=frozenset(label_column.get(f, f) for f in note.contradicted))
         for fact in reported & note.contradicted:
             tp[fact] += 1
         for fact in sorted(reported - note.contradicted):
@@ -150,3 +181,26 @@ def score_checker(*, notes: Iterable[LabelledNote], lexicon: Lexicon) -> Checker
     return CheckerScore(
         overall=overall, per_fact=per_fact, items=count, misses=tuple(misses), false_alarms=tuple(alarms)
     )
+
+
+def score_hand_and_spec(
+    *, notes: list[LabelledNote], spec: DatasetSpec, lexicons_dir: Path = layout.LEXICONS
+) -> dict[str, CheckerScore]:
+    """Score the hand-written lexicon of ``spec`` (when there is one) and the one made from the spec, per column.
+
+    The labels name facts as the hand-written lexicon does (``alcohol`` for ``alcohol_suspected``);
+    both checkers are compared per column, and the spec's lexicon keeps only the columns the set
+    was labelled on (a row of the set holds only those).
+
+    Returns:
+        ``{"hand": ..., "spec": ...}`` (``hand`` absent when the project has no lexicon for the dataset,
+        whose labels must then name columns).
+    """
+    hand = load_lexicon(dataset=spec.name, directory=lexicons_dir)
+    columns = set().union(*(n.row for n in notes)) if notes else set()
+    made = restrict(spec_lexicon(spec), columns)
+    out: dict[str, CheckerScore] = {}
+    if hand is not None:
+        out["hand"] = score_checker(notes=notes, lexicon=hand, label_lexicon=hand)
+    out["spec"] = score_checker(notes=notes, lexicon=made, label_lexicon=hand if hand is not None else made)
+    return out

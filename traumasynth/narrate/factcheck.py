@@ -81,6 +81,19 @@ def _judge(rule: FactRule, stated: set[str | float], truth: Any, denied: set[str
     return None if agrees else f"{rule.name}: note says {said}, row says {truth}"
 
 
+def _excused(rule: FactRule, stated: set[str | float], truth: Any, row: Mapping[str, Any]) -> set[str | float]:
+    """``stated`` less the values the rule's ``also`` reads as another column's, true in ``row``."""
+    if not rule.also or not stated:
+        return stated
+    ok = {str(truth), *rule.compatible.get(str(truth), ())}
+    kept: set[str | float] = set()
+    for value in stated:
+        other = [a.split("=", 1) for a in rule.also.get(str(value), ())]
+        if str(value) in ok or not any(str(row.get(col)) == val for col, val in other):
+            kept.add(value)
+    return kept
+
+
 def check_narrative(*, narrative: str, row: Mapping[str, Any], lexicon: Lexicon) -> FactCheck:
     """Check one narrative against its row.
 
@@ -106,6 +119,9 @@ def check_narrative(*, narrative: str, row: Mapping[str, Any], lexicon: Lexicon)
         if not values and not denied:
             if rule.core and not _missing(truth):
                 omissions.append(name)
+            continue
+        values = _excused(rule, values, truth, row)
+        if not values and not denied:
             continue
         verdict = _judge(rule, values, truth, denied)
         if not verdict and not values:  # only denials, none of the row's value: neither agreed nor wrong

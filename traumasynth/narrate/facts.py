@@ -1,8 +1,9 @@
 """Read what a narrative states: age, sex, mechanism, body region, injury, disposition, triage, vitals.
 
-The vocabulary of each dataset's notes lives in ``traumasynth/narrate/lexicons/<dataset>.yaml``
-(regular expressions per coded value, see the comments in ``ed_trauma_sim.yaml``); this module
-only applies it. A dataset without a lexicon gets no fact check (faithfulness is then unknown).
+The vocabulary of a dataset's notes is a hand-written ``lexicons/<dataset>.yaml`` of the project
+(regular expressions per coded value, see the comments in ``ed_trauma_sim.yaml``) or, for a
+dataset without one, is made from its specification (``spec_lexicon``); this module only
+applies it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from traumasynth import layout
 from traumasynth.errors import SpecError
 from traumasynth.spec import DatasetSpec
 
-LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
 _CLAUSE_END = re.compile(r"[.;,:\n]")
 _SENTENCE_END = re.compile(r"(?<!\d)\.(?!\d)|\n")
 
@@ -36,12 +37,14 @@ class FactRule(BaseModel):
     scope: Literal["all", "first_sentence"] = "all"
     negatable: bool = False
     deny: bool = False
+    deny_within: int | None = Field(default=None, ge=0)
     entails: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     skip_sentences: str | None = None
     tolerance: float = 0.0
     patterns: tuple[str, ...] = ()
     cues: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     compatible: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    also: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> FactRule:
@@ -49,6 +52,9 @@ class FactRule(BaseModel):
             raise ValueError(f"fact '{self.name}': a number fact needs `patterns`")
         if self.kind == "category" and not self.cues:
             raise ValueError(f"fact '{self.name}': a category fact needs `cues`")
+        bad_also = [a for alts in self.also.values() for a in alts if "=" not in a]
+        if bad_also:
+            raise ValueError(f"fact '{self.name}': `also` entries are `column=value`, got {bad_also}")
         if self.deny and not self.negatable:
             raise ValueError(f"fact '{self.name}': `deny` reads negated cues, so it needs `negatable: true`")
         skip = (self.skip_sentences,) if self.skip_sentences else ()
@@ -89,7 +95,7 @@ class Lexicon(BaseModel):
         if problems:
             raise SpecError(
                 f"The narrative lexicon does not fit dataset '{spec.name}': " + "; ".join(problems) + ". "
-                "Fix traumasynth/narrate/lexicons/<dataset>.yaml."
+                f"Fix {layout.LEXICONS}/{spec.name}.yaml, or delete it to use the checker made from the spec."
             )
 
 
@@ -145,8 +151,8 @@ def numbers_as_digits(text: str) -> str:
     return _NUMBER_WORD.sub(_number, text)
 
 
-def load_lexicon(*, dataset: str, directory: Path = LEXICON_DIR) -> Lexicon | None:
-    """The lexicon of ``dataset``, or None when none is written for it.
+def load_lexicon(*, dataset: str, directory: Path = layout.LEXICONS) -> Lexicon | None:
+    """The hand-written lexicon ``<directory>/<dataset>.yaml``, or None when none is written for it.
 
     Raises:
         SpecError: the lexicon file is malformed (bad YAML, a bad regular expression).
@@ -160,9 +166,11 @@ def load_lexicon(*, dataset: str, directory: Path = LEXICON_DIR) -> Lexicon | No
         raise SpecError(f"Narrative lexicon {path} is invalid: {exc}") from exc
 
 
-def _negated(text: str, start: int, negation: re.Pattern[str]) -> bool:
+def _negation_gap(text: str, start: int, negation: re.Pattern[str]) -> int | None:
+    """Words between the clause's last negation before ``start`` and ``start``; None when not negated."""
     clause_start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
-    return negation.search(text[clause_start:start]) is not None
+    ends = [m.end() for m in negation.finditer(text, clause_start, start)]
+    return len(text[ends[-1] : start].split()) if ends else None
 
 
 def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
@@ -201,10 +209,11 @@ def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
             said = denied = False
             for pattern in patterns:
                 for m in re.finditer(pattern, scope, re.IGNORECASE):
-                    if rule.negatable and _negated(scope, m.start(), negation):
-                        denied = True
-                    else:
+                    gap = _negation_gap(scope, m.start(), negation) if rule.negatable else None
+                    if gap is None:
                         said = True
+                    elif rule.deny_within is None or gap <= rule.deny_within:
+                        denied = True
             if said:
                 stated.add(rule.name, value)
             if denied and rule.deny:

@@ -9,15 +9,15 @@ from typing import Any
 
 import pandas as pd
 
+from traumasynth import layout
 from traumasynth.errors import DataError
 from traumasynth.io import write_json_atomic, write_parquet_atomic
 from traumasynth.narrate.backends import LlamaCppBackend, NarratorBackend, ServerBackend
-from traumasynth.narrate.facts import load_lexicon
 from traumasynth.narrate.metrics import narration_metrics
 from traumasynth.narrate.modelfile import model_sha256, resolve_model_path
 from traumasynth.narrate.params import NarrateParams
-from traumasynth.narrate.prompts import load_prompt
 from traumasynth.narrate.runner import NarrationJob, empty_narratives, run_narration
+from traumasynth.narrate.sources import narration_lexicon, narration_prompt
 from traumasynth.row_ids import id_column, row_ids
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
@@ -106,6 +106,7 @@ def narrate_synthetic(
     params: NarrateParams,
     seed: int,
     prompts_dir: Path,
+    lexicons_dir: Path = layout.LEXICONS,
     shard_dir: Path,
     out_path: Path,
     metrics_path: Path,
@@ -117,7 +118,10 @@ def narrate_synthetic(
         spec: the dataset specification.
         params: the ``narrate`` section.
         seed: ``base.seed``.
-        prompts_dir: the ``prompts`` folder (``<dataset>/<version>/`` inside).
+        prompts_dir: the ``prompts`` folder (``<dataset>/<version>/`` inside); without a version
+            folder for the dataset, the prompt is made from the spec.
+        lexicons_dir: the ``lexicons`` folder (``<dataset>.yaml`` inside); without a lexicon for
+            the dataset, the fact checker is made from the spec.
         shard_dir: this file's shard folder, e.g. ``data/interim/narrate_shards/<model>``.
         out_path: ``data/narratives/<model>.parquet``.
         metrics_path: ``metrics/narrate_<model>.json``.
@@ -139,15 +143,10 @@ def narrate_synthetic(
         # A table-only run (the privacy-utility sweep, a new dataset without prompts yet): no prompt
         # or model is loaded, the file is empty.
         logger.warning("narrate.n_rows is 0: writing an empty narratives file for %s", synthetic_path)
-        frame, model_file = empty_narratives(), ""
+        frame, model_file, template_version = empty_narratives(), "", params.prompt_version
     else:
-        template = load_prompt(prompts_dir=prompts_dir, dataset=spec.name, version=params.prompt_version)
-        template.check_spec(spec)
-        lexicon = load_lexicon(dataset=spec.name)
-        if lexicon is None:
-            logger.warning("No narrative lexicon for dataset '%s': narratives are not fact-checked", spec.name)
-        else:
-            lexicon.check_spec(spec)
+        template = narration_prompt(prompts_dir=prompts_dir, spec=spec, version=params.prompt_version)
+        lexicon = narration_lexicon(spec=spec, directory=lexicons_dir)
         opened = open_backend(params=params, seed=seed)
         try:
             job = NarrationJob(
@@ -164,13 +163,14 @@ def narrate_synthetic(
         finally:
             opened.backend.close()
         model_file = opened.model_file
+        template_version = template.version
     write_parquet_atomic(frame, out_path)
     metrics = narration_metrics(
         frame,
         backend=params.backend,
         model_file=model_file,
         extra={
-            "prompt_version": params.prompt_version,
+            "prompt_version": template_version,
             "prompt_format": params.prompt_format,
             "n_candidates_max": params.n_candidates,
             "seed": seed,

@@ -63,12 +63,15 @@ class Prompt:
 
     ``shared_prefix`` is the start of ``text`` that every row's prompt shares (the few-shot
     block). The batched backend evaluates that much once and copies it to each sequence; it
-    is a hint about ``text``, not more text.
+    is a hint about ``text``, not more text. ``note_prefix`` is the opening of the note that
+    ``text`` already ends with (a prompt made from the spec writes "34-year-old woman," for the
+    model); the runner puts it before the generated text.
     """
 
     text: str | None = None
     messages: tuple[dict[str, str], ...] | None = None
     shared_prefix: str | None = None
+    note_prefix: str = ""
 
 
 def _is_missing(value: object) -> bool:

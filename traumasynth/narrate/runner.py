@@ -35,6 +35,7 @@ from traumasynth.narrate.facts import Lexicon
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.prompts import PromptTemplate
 from traumasynth.narrate.repair import Repaired, repair_narrative
+from traumasynth.narrate.spec_prompt import SpecPrompt
 from traumasynth.row_ids import NARRATIVE_ID
 
 logger = logging.getLogger(__name__)
@@ -74,14 +75,14 @@ class NarrationJob:
     Attributes:
         params: the ``narrate`` section.
         seed: ``base.seed``.
-        template: the loaded prompt version.
+        template: the loaded prompt version, or the prompt made from the spec.
         lexicon: the dataset's fact vocabulary (None: no fact check).
         model_sha256: sha256 of the GGUF file (or ``server:<model id>``).
     """
 
     params: NarrateParams
     seed: int
-    template: PromptTemplate
+    template: PromptTemplate | SpecPrompt
     lexicon: Lexicon | None
     model_sha256: str
 
@@ -144,14 +145,15 @@ def _narrate_batch(
         seeds = {i: candidate_seed(job.seed, ids[i], k) for i in todo}
         gens = backend.generate([Request(prompts[i], seeds[i]) for i in todo], sampling=sampling)
         for i, gen in zip(todo, gens, strict=True):
+            text = _clean(f"{prompts[i].note_prefix} {gen.text}")
             tried[i] += 1
             tokens[i] += gen.completion_tokens
-            result = _checked(_clean(gen.text), rows[i], job)
+            result = _checked(text, rows[i], job)
             current = best[i]
             if current is None or (
                 result is not None and current[1] is not None and result.check.rank() < current[1].check.rank()
             ):
-                best[i] = (result.text if result is not None else _clean(gen.text), result, seeds[i])
+                best[i] = (result.text if result is not None else text, result, seeds[i])
     out: list[dict[str, Any]] = []
     core = job.lexicon.core_facts if job.lexicon is not None else ()
     for i, kept in enumerate(best):

@@ -1,0 +1,370 @@
+"""A fact lexicon made from the dataset specification, for a dataset without a hand-written one.
+
+Every modelled column becomes a fact named after it:
+
+- **age** (a numeric column in years whose name or description says age): "34-year-old",
+  "34 yo", "aged 34", "20-month-old"; a core fact.
+- **sex** (a categorical column with a male and a female value): man/woman/boy/girl/male/female
+  in the first sentence (a core fact), and he/she/his/her outside sentences about a third person.
+- **other numbers**: the column's words (its ``aliases``, its name, its description's head phrase,
+  the name without a generic tail such as ``level`` or ``score``) followed by a number
+  ("heart rate 80", "HR: 80", "pain 4/10"), and a number followed by the column's unit when that
+  unit is a measurement unit no other column has ("80 beats/min", "80 bpm").
+- **yes/no columns** (categories yes/no/unknown): the column's words say yes ("alcohol"), the same
+  words after a negation say no ("no alcohol", "not intubated"); ``unknown`` contradicts nothing.
+- **other categories**: each category's ``labels`` and its own words (underscores as spaces, simple
+  plurals and inflections: "fracture" reads "fractured", "fractures"), and any word of a
+  several-word category that no other category uses ("traffic" for ``road_traffic``). A category
+  like ``none`` reads as "no <column>"; ``unknown``/``not stated`` contradicts nothing; ``other``
+  means none of the listed values; ``both`` holds the others. A stated category contradicts the
+  row unless one of the stated values is the row's (notes name several regions or mechanisms), and
+  a negated one denies it ("no fracture" for a fracture). A word that names categories of two
+  columns ("home": place and disposition) is excused when the row has the other reading.
+
+The target column is a core fact (with age and sex when the spec has them). Only the spec is
+read, never data.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+from traumasynth.narrate.facts import FactRule, Lexicon
+from traumasynth.narrate.spec_words import (
+    GENERIC_TAILS,
+    category_text,
+    head_phrase,
+    is_age,
+    name_words,
+    sex_values,
+    yes_no_values,
+)
+from traumasynth.spec import NUMERIC_KINDS, ColumnSpec, DatasetSpec
+
+NEGATION = (
+    r"\b(?:no|not|nil|without|denies|denied|negative for|ruled out|r/o|excluded?|did not|didn't|was not|wasn't)\b"
+)
+#: Sentences about someone else: their pronouns are not the patient's.
+THIRD_PARTY = (
+    r"\b(?:mother|father|mum|mom|dad|parents?|wife|husband|partner|son|daughter|brother|sister|friend|witness\w*|"
+    r"neighbou?r|carer|bystander|driver of)\b"
+)
+_NUMBER = r"(?P<value>\d{1,4}(?:\.\d+)?)"
+_SEP = r"[\s\-/_]+(?:(?:and|or|&)\s+)?"
+#: Words too common to name a category on their own (when taken out of a several-word category).
+_STOP = frozenset(
+    """a an and or of the to in on at by for with without not no other others unknown unk upper lower left right own
+    public mobile paid being seen self main multiple general minor major old new stated spec body part parts all
+    injury injuries accident accidents area areas type related involvement involved noted suspected present yes
+    treated care patient incl including such as via per than more less""".split()
+)
+#: "no fracture" denies a fracture; "no fracture of the arm" denies no arm.
+_DENY_WITHIN = 2
+_SEVERAL = re.compile(r"\b(?:main|principal|primary|predominant|most severe)\b", re.IGNORECASE)
+_NONE_VALUES = frozenset({"none", "no", "nil", "absent", "not done", "not performed"})
+_OTHER_VALUES = frozenset({"other", "others", "other(old)"})
+#: Units that name a measurement (a number followed by one is that measurement).
+_MEASUREMENT_UNIT = re.compile(r"/|^(?:mmhg|°c|°f|kg|g|cm|mm|mmol|mg|ml|l|bpm|cmh2o|kpa)$", re.IGNORECASE)
+_UNIT_WORDS = {"min": ["min", "minute"], "h": ["h", "hour"], "s": ["s", "second"]}
+
+
+def _inflect(word: str, *, verbs: bool = True) -> str:
+    """A regex for a word and its plurals and inflections: fracture -> fractur\\w*, fall -> fall(?:s|en|ing...)?.
+
+    ``verbs=False`` (for ``labels``, written as they are meant) adds only plurals to a short word.
+    """
+    w = word.lower()
+    if not w.isalpha():
+        return re.escape(w).replace(r"\-", "[- ]?") + r"(?!\w)"
+    if len(w) <= 4:
+        return re.escape(w) + (r"(?:s|es|ed|ing|en)?" if verbs else r"(?:s|es)?") + r"(?!\w)"
+    stem = w[:-1] if w.endswith("s") and not w.endswith("ss") else w
+    for suffix, keep in (("ation", "at"), ("ion", ""), ("e", ""), ("y", "")):
+        if stem.endswith(suffix) and len(stem) - len(suffix) + len(keep) >= 4:
+            stem = stem[: len(stem) - len(suffix)] + keep
+            break
+    return re.escape(stem) + r"\w*"
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _outside(phrase: str, others: Iterable[str]) -> tuple[str, str]:
+    """Lookarounds that keep ``phrase`` from matching inside a longer phrase of another category.
+
+    "road" (place) does not read "road traffic" (mechanism); "icu" (disposition) not "mobile icu".
+    """
+    words = [_singular(w) for w in _tokens(phrase)]
+    ahead: set[str] = set()
+    behind: set[str] = set()
+    for other in others:
+        longer = _tokens(other)
+        flat = [_singular(w) for w in longer]
+        n = len(words)
+        for i in range(len(flat) - n + 1):
+            if flat[i : i + n] != words or len(flat) == n:
+                continue
+            if i + n < len(flat):
+                ahead.add(_SEP + _inflect(longer[i + n]))
+            if i > 0 and longer[i - 1].isalpha():
+                behind.add(re.escape(longer[i - 1]) + " ")
+    before = "".join(f"(?<!{b})" for b in sorted(behind))
+    return before, (f"(?!{'|'.join(sorted(ahead))})" if ahead else "")
+
+
+def _tokens(text: str) -> list[str]:
+    return [t for t in re.split(r"[^\w%°/+]+|_", text.lower()) if t]
+
+
+def _phrase(text: str, *, inflect: bool = True, verbs: bool = True) -> str | None:
+    """A regex for a phrase: flexible separators between words, the last word inflected."""
+    words = _tokens(text)
+    if not words or not any(c.isalpha() for c in "".join(words)):
+        return None
+    parts = [re.escape(w) for w in words[:-1]] + [_inflect(words[-1], verbs=verbs) if inflect else re.escape(words[-1])]
+    return r"(?<!\w)" + _SEP.join(parts) + r"(?!\w)" if not inflect else r"(?<!\w)" + _SEP.join(parts)
+
+
+def _column_terms(column: ColumnSpec) -> list[str]:
+    """How a note names a column: aliases, name, description head phrase, name without a generic tail."""
+    terms = [*column.aliases, name_words(column)]
+    head = head_phrase(column)
+    if head:
+        terms.append(head)
+        words = head.split()
+        if len(words) >= 3:
+            terms.append(" ".join(words[-2:]))  # "systolic blood pressure" -> "blood pressure"
+    name = name_words(column).split()
+    if len(name) == 2 and name[1].lower() in GENERIC_TAILS:
+        terms.append(name[0])  # triage_level -> "triage"
+    return list(dict.fromkeys(t.strip().lower() for t in terms if t.strip() and any(c.isalpha() for c in t)))
+
+
+def _alternation(patterns: Iterable[str]) -> str:
+    return "(?:" + "|".join(sorted(set(patterns), key=lambda p: (-len(p), p))) + ")"
+
+
+def _age_rule(column: ColumnSpec) -> FactRule:
+    return FactRule(
+        name=column.name,
+        column=column.name,
+        kind="number",
+        core=True,
+        tolerance=0.0 if column.kind == "integer" else 1.0,  # months/12 against "9-month-old" (0 years)
+        patterns=(
+            r"\b(?P<value>\d{1,3})[- ]?(?:years?|yrs?)[- ]old\b",
+            r"\b(?P<months>\d{1,2})[- ]?months?[- ]old\b",
+            r"\b(?P<value>\d{1,3}) ?(?:yo|y/o|y\.o\.|yr|yrs)(?=[mf]?\b)",
+            r"\b(?P<months>\d{1,2}) ?(?:mo|mos)(?=[mf]?\b)",
+            r"\baged?:? (?P<value>\d{1,3})\b",
+        ),
+    )
+
+
+def _unit_pattern(unit: str) -> str | None:
+    """A regex for a measurement unit and its spoken forms: beats/min -> beats/min, beats per minute, bpm."""
+    u = unit.strip()
+    if not _MEASUREMENT_UNIT.search(u):
+        return None
+    forms = [re.escape(u).replace(r"\ ", r"\s?")]
+    if u == "°C":
+        forms += [r"°\s?C\b", r"degrees?(?: C\b| celsius)"]
+    if "/" in u:
+        top, _, bottom = u.partition("/")
+        spoken = _UNIT_WORDS.get(bottom.strip().lower(), [bottom.strip().lower()])
+        forms += [rf"{re.escape(top.strip())}\s+(?:per|a|an)\s+{s}" for s in spoken[1:] or spoken]
+        if top.strip().lower() == "beats" and bottom.strip().lower() == "min":
+            forms.append("bpm")
+    return _alternation(forms) + r"(?!\w)"
+
+
+def _number_rule(column: ColumnSpec, unique_unit: bool) -> FactRule:
+    terms = _alternation(_phrase(t, inflect=False) or re.escape(t) for t in _column_terms(column))
+    tails = "|".join(sorted(GENERIC_TAILS))
+    patterns = [
+        rf"{terms}(?:\s+(?:{tails}|cat\.?))?(?:\s+(?:of|is|was|=))?\s*[:=]?\s*{_NUMBER}"
+        r"(?![\d.]*\s*(?:years?|yrs?)[- ]old)"
+    ]
+    if column.numeric_bounds[0] == 0:  # "no pain" states 0
+        patterns.append(rf"\b(?P<zero>no|nil|denies)\s+{terms}(?!\s+(?:to|of|in|at|on|and|or|with)\b)")
+    unit = _unit_pattern(column.unit) if column.unit and unique_unit else None
+    if unit:
+        patterns.append(rf"(?<![\w.]){_NUMBER}\s?{unit}")
+    return FactRule(
+        name=column.name,
+        column=column.name,
+        kind="number",
+        tolerance=0.0 if column.kind == "integer" else 0.05,  # the prompt shows one decimal
+        patterns=tuple(patterns),
+    )
+
+
+def _sex_rules(column: ColumnSpec) -> list[FactRule]:
+    cats = sex_values(column)
+    male, female = cats["male"], cats["female"]
+    nouns = {
+        male: [r"\b(?:man|male|boy|gentleman|gent)\b", r"\b\d{1,3} ?(?:yo|y/o|yr|mo|mos)? ?M\b"],
+        female: [r"\b(?:woman|female|girl|lady)\b", r"\b\d{1,3} ?(?:yo|y/o|yr|mo|mos)? ?F\b"],
+    }
+    pronouns = {male: [r"\bhe\b", r"\bhis\b", r"\bhim(?:self)?\b"], female: [r"\bshe\b", r"\bher(?:s|self)?\b"]}
+    return [
+        FactRule(
+            name=column.name, column=column.name, kind="category", core=True, match="all", scope="first_sentence",
+            cues={k: tuple(v) for k, v in nouns.items()},
+        ),
+        FactRule(
+            name=column.name, column=column.name, kind="category", match="all", skip_sentences=THIRD_PARTY,
+            cues={k: tuple(v) for k, v in pronouns.items()},
+        ),
+    ]  # fmt: skip
+
+
+def _yes_no_rule(column: ColumnSpec, sorted_: dict[str, list[str]], *, core: bool) -> FactRule:
+    words = [t for t in _column_terms(column) if t not in _STOP]
+    words += [w for w in _tokens(name_words(column)) if w not in _STOP and len(w) >= 4]
+    said = [p for w in dict.fromkeys(words) if (p := _phrase(w)) is not None]
+    cues: dict[str, tuple[str, ...]] = {}
+    compatible: dict[str, tuple[str, ...]] = {}
+    yes, no, unknown = sorted_["yes"], sorted_["no"], sorted_["unknown"]
+    for cat in yes:
+        cues[cat] = tuple(said)
+    denial = rf"\b(?:no|nil|denies|negative for)\s+{_alternation(said)}"
+    for cat in no:
+        cues[cat] = (denial,)
+        compatible[cat] = ()
+    for cat in unknown:
+        cues[cat] = ()
+        compatible[cat] = tuple(c for c in (*yes, *no) if c != cat)
+    for cat in yes:
+        compatible[cat] = ()
+    return FactRule(
+        name=column.name, column=column.name, kind="category", core=core, match="all", negatable=True, deny=True,
+        deny_within=_DENY_WITHIN, cues=cues, compatible=compatible,
+    )  # fmt: skip
+
+
+def _category_phrases(column: ColumnSpec, taken: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Each category's own phrases: its ``labels`` and its words (none for other/unknown/none values).
+
+    A category's own words that another column's category also has ("home": place and
+    disposition) are left out when ``labels`` gives the category other words.
+    """
+    out: dict[str, list[str]] = {}
+    for cat in column.categories or ():
+        text = category_text(cat).lower()
+        phrases = [w.lower() for w in column.labels.get(cat, ())]
+        shared = bool(taken.get(text, set()) - {column.name})
+        plain = text not in _NONE_VALUES | _OTHER_VALUES and not _is_unknown(text) and text != "both"
+        if plain and not (shared and phrases):
+            phrases.append(text)
+        out[cat] = [p for p in dict.fromkeys(phrases) if any(c.isalpha() for c in p) and len(p.strip()) > 1]
+    return out
+
+
+def _is_unknown(text: str) -> bool:
+    return bool(re.match(r"^(?:unk\w*|not stated\w*|n\.?s\.?|not known|missing|\?)(?:\W|$)", text))
+
+
+def _category_rule(
+    column: ColumnSpec, phrases: dict[str, list[str]], word_owners: dict[str, set[tuple[str, str]]],
+    phrase_owners: dict[str, set[tuple[str, str]]], all_phrases: dict[tuple[str, str], list[str]], *, core: bool,
+) -> FactRule:  # fmt: skip
+    # A note may name several values of the target (mechanisms overlap: a fall at work) or of a
+    # column that records the main one of several (main injured region): one right value is enough.
+    several = core or bool(_SEVERAL.search(column.description))
+    cues: dict[str, tuple[str, ...]] = {}
+    compatible: dict[str, tuple[str, ...]] = {}
+    also: dict[str, tuple[str, ...]] = {}
+    entails: dict[str, tuple[str, ...]] = {}
+    cats = list(column.categories or ())
+    substantive = [c for c in cats if phrases[c]]
+    for cat in cats:
+        text = category_text(cat).lower()
+        own = category_text(cat).lower()
+        labelled = {w.lower() for w in column.labels.get(cat, ())}
+        others = [ph for (col, value), phs in all_phrases.items() if (col, value) != (column.name, cat) for ph in phs]
+        patterns = []
+        for ph in phrases[cat]:
+            if (p := _phrase(ph, verbs=ph not in labelled)) is not None:
+                before, after = _outside(ph, others)
+                patterns.append(before + p + after)
+        words = _tokens(own) if own in phrases[cat] else []
+        if len(words) >= 2:  # a word of the category's own several-word text, used by no other category
+            for w in words:
+                if w not in _STOP and len(w) >= 4 and w.isalpha() and word_owners[_stem(w)] == {(column.name, cat)}:
+                    patterns.append(r"(?<!\w)" + _inflect(w))
+        if text in _NONE_VALUES:
+            subject = _alternation(_phrase(t) or re.escape(t) for t in _column_terms(column))
+            patterns.append(rf"\b(?:no|nil|without)\s+{subject}")
+        cues[cat] = tuple(dict.fromkeys(patterns))
+        if _is_unknown(text):
+            compatible[cat] = tuple(c for c in cats if c != cat)
+        elif text == "both":
+            held = tuple(c for c in substantive if c != cat)
+            compatible[cat] = held
+            entails[cat] = held
+        shared = sorted(
+            {
+                f"{col}={value}"
+                for ph in phrases[cat]
+                for col, value in phrase_owners[ph]
+                if (col, value) != (column.name, cat)
+            }
+        )
+        if shared:
+            also[cat] = tuple(shared)
+    return FactRule(
+        name=column.name, column=column.name, kind="category", core=core, match="any" if several else "all",
+        negatable=True, deny=True, deny_within=_DENY_WITHIN, cues=cues, compatible=compatible, also=also,
+        entails=entails,
+    )  # fmt: skip
+
+
+def _stem(word: str) -> str:
+    return _inflect(word)
+
+
+def spec_lexicon(spec: DatasetSpec) -> Lexicon:
+    """The fact lexicon of ``spec``'s modelled columns (see the module docstring)."""
+    modelled = [c for c in spec.modelled_columns]
+    units: defaultdict[str, int] = defaultdict(int)
+    for col in modelled:
+        if col.kind in NUMERIC_KINDS and col.unit:
+            units[col.unit.strip().lower()] += 1
+    taken: dict[str, set[str]] = defaultdict(set)
+    for col in modelled:
+        for cat in col.categories or ():
+            taken[category_text(cat).lower()].add(col.name)
+    phrases = {c.name: _category_phrases(c, taken) for c in modelled if c.kind == "categorical"}
+    all_phrases = {(col, cat): phs for col, by_cat in phrases.items() for cat, phs in by_cat.items()}
+    word_owners: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    phrase_owners: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for col_name, by_cat in phrases.items():
+        for cat, cat_phrases in by_cat.items():
+            for ph in cat_phrases:
+                phrase_owners[ph].add((col_name, cat))
+                for w in _tokens(ph):
+                    word_owners[_stem(w)].add((col_name, cat))
+    facts: list[FactRule] = []
+    age_done = sex_done = False
+    for col in modelled:
+        core = col.role == "target"
+        if not age_done and is_age(col):
+            facts.append(_age_rule(col))
+            age_done = True
+        elif col.kind in NUMERIC_KINDS:
+            unit = (col.unit or "").strip().lower()
+            facts.append(_number_rule(col, unique_unit=bool(unit) and units[unit] == 1))
+        elif col.kind != "categorical":
+            continue  # datetime columns: notes rarely state them
+        elif not sex_done and sex_values(col):
+            facts += _sex_rules(col)
+            sex_done = True
+        elif (sorted_ := yes_no_values(col)) is not None:
+            facts.append(_yes_no_rule(col, sorted_, core=core))
+        else:
+            facts.append(_category_rule(col, phrases[col.name], word_owners, phrase_owners, all_phrases, core=core))
+    return Lexicon(negation=NEGATION, number_words=True, facts=tuple(facts))
