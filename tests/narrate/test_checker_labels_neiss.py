@@ -3,8 +3,7 @@
 The set (``tests/data/checker_labels_neiss/labels.jsonl``, rules in ``LABELLING.md`` beside
 it, made by ``build_set.py``) holds Gemma 3 270M notes (prompt ``neiss/v1``) of DP-VAE rows
 trained on the public NEISS sample, labelled by reading, and the same notes edited on purpose.
-No real NEISS row or narrative is in it. ``product_group_1`` has no lexicon rule: its
-contradictions are labelled and count as misses. The measured figures are kept in
+No real NEISS row or narrative is in it. The measured figures are kept in
 ``metrics/checker/neiss.json``; rewrite it with
 ``TRAUMASYNTH_WRITE_CHECKER_METRICS=1 pytest tests/narrate/test_checker_labels_neiss.py``.
 """
@@ -28,7 +27,7 @@ SET = {
     "MEASURED": REPO / "metrics" / "checker" / "neiss.json",
     "DATASET": "neiss",
     "MIN_ITEMS": 150,
-    "EXTRA_FACTS": {"product_group_1"},
+    "EXTRA_FACTS": set(),
     "CONTRADICTION_KINDS": {
         "age_digits",
         "age_words",
@@ -54,21 +53,21 @@ SET = {
         "decoy_synonym",
         "decoy_paraphrase",
     },  # fmt: skip
-    # (minimum recall, minimum precision): measured less a few points; product_group_1 is not read (recall 0).
+    # (minimum recall, minimum precision): measured less a few points.
     "THRESHOLDS": {
         "age": (0.95, 0.95),
         "alcohol": (0.95, 0.95),
-        "body_part": (0.80, 0.85),
-        "diagnosis": (0.65, 0.75),
+        "body_part": (0.90, 0.90),
+        "diagnosis": (0.95, 0.88),
         "disposition": (0.95, 0.95),
         "drug": (0.95, 0.95),
         "location": (0.95, 0.90),
-        "mechanism": (0.60, 0.60),
+        "mechanism": (0.95, 0.78),
         "sex": (0.95, 0.95),
-        "product_group_1": (None, None),
+        "product_group_1": (0.95, 0.78),
     },
-    "OVERALL_RECALL": 0.62,  # measured 0.649 with product_group_1 (36 labels, no rule); 0.888 without
-    "OVERALL_PRECISION": 0.88,
+    "OVERALL_RECALL": 0.97,  # measured 0.993 (the issue's target: 0.95)
+    "OVERALL_PRECISION": 0.88,  # measured 0.905
 }
 
 

@@ -40,6 +40,7 @@ class FactRule(BaseModel):
     deny_within: int | None = Field(default=None, ge=0)
     entails: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     skip_sentences: str | None = None
+    read_after: str | None = None
     tolerance: float = 0.0
     patterns: tuple[str, ...] = ()
     cues: dict[str, tuple[str, ...]] = Field(default_factory=dict)
@@ -57,7 +58,7 @@ class FactRule(BaseModel):
             raise ValueError(f"fact '{self.name}': `also` entries are `column=value`, got {bad_also}")
         if self.deny and not self.negatable:
             raise ValueError(f"fact '{self.name}': `deny` reads negated cues, so it needs `negatable: true`")
-        skip = (self.skip_sentences,) if self.skip_sentences else ()
+        skip = tuple(p for p in (self.skip_sentences, self.read_after) if p)
         for pattern in (*self.patterns, *(p for ps in self.cues.values() for p in ps), *skip):
             try:
                 re.compile(pattern)
@@ -194,6 +195,8 @@ def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
         if rule.skip_sentences:
             skip = re.compile(rule.skip_sentences, re.IGNORECASE)
             scope = ". ".join(s for s in _SENTENCE_END.split(scope) if not skip.search(s))
+        if rule.read_after and (start := re.search(rule.read_after, scope, re.IGNORECASE)):
+            scope = scope[start.end() :]  # "CUT ... DX: LACERATION": the words after DX state the diagnosis
         if rule.kind == "number":
             for pattern in rule.patterns:
                 for m in re.finditer(pattern, scope, re.IGNORECASE):

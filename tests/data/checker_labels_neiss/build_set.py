@@ -166,7 +166,10 @@ MODEL: dict[str, tuple[list[str], str]] = {
         ["age", "location", "product_group_1"],
         "an age stated where the row has none (N1); yard for sports place; dog",
     ),
-    "vae-000082": ([], "tree and bed: bed (furnishings) named"),
+    "vae-000082": (
+        ["product_group_1"],
+        "fell from a tree (plants) for home furnishings; 'when she was in the bed' is the scene, not the agent (N6)",
+    ),
     "vae-000083": ([], "ETOH with alcohol not recorded"),
     "vae-000084": (
         ["diagnosis", "product_group_1"],
