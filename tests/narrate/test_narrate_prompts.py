@@ -39,7 +39,12 @@ def test_completion_prompts_share_a_byte_identical_prefix(sim_rows: pd.DataFrame
     a, b = (template.render(r, prompt_format="completion").text for r in sim_rows.head(2).to_dict("records"))
     assert a is not None and b is not None and a != b
     assert a.startswith(template.completion_prefix) and b.startswith(template.completion_prefix)
-    assert a.endswith("\nNote:") and "Note: 34-year-old man" in template.completion_prefix
+    row = sim_rows.iloc[0]
+    opening = f"{row['age']}-year-old {'man' if row['sex'] == 'male' else 'woman'}" if row["age"] > 15 else None
+    assert "\nNote: " in a and "Note: 34-year-old man" in template.completion_prefix
+    if opening is not None:  # the prompt ends with the note's opening, written from the row
+        assert a.endswith(f"\nNote: {opening}")
+        assert template.render(row.to_dict(), prompt_format="completion").note_prefix == opening
 
 
 def test_chat_prompt_alternates_examples_then_the_row(sim_rows: pd.DataFrame) -> None:
@@ -83,4 +88,4 @@ def test_neiss_header_uses_coder_age_and_sex() -> None:
         "81YOF; MECHANISM FALL; PRODUCT HOME FURNISHINGS; AT APARTMENT; BODY PART HEAD; DX INTERNAL INJURY; "
         "DRUGS INVOLVED; ADMITTED"
     )
-    assert template.render(row, prompt_format="completion").text.endswith("NARRATIVE:")
+    assert template.render(row, prompt_format="completion").text.endswith("NARRATIVE: 81YOF")  # the opening

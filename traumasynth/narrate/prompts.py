@@ -46,6 +46,7 @@ class _TemplateConfig(BaseModel):
     age_column: str | None = None
     child_max_age: int | None = None
     fields: tuple[str, ...] = Field(min_length=1)
+    opening: str | None = None
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     child_values: dict[str, dict[str, str]] = Field(default_factory=dict)
 
@@ -122,7 +123,8 @@ class PromptTemplate:
     @property
     def columns(self) -> list[str]:
         """Every column the header can show."""
-        return sorted({c for f in self._cfg.fields for c in _field_columns(f)})
+        fields = (*self._cfg.fields, *((self._cfg.opening,) if self._cfg.opening else ()))
+        return sorted({c for f in fields for c in _field_columns(f)})
 
     @property
     def completion_prefix(self) -> str:
@@ -131,12 +133,16 @@ class PromptTemplate:
 
     def header(self, row: Mapping[str, Any]) -> str:
         """The one-line fact header of ``row`` (a mapping column -> value)."""
+        return self._cfg.separator.join(self._shown(row, self._cfg.fields))
+
+    def _shown(self, row: Mapping[str, Any], fields: tuple[str, ...]) -> list[str]:
+        """Each of ``fields`` filled from ``row`` with its display values; fields with a missing value left out."""
         cfg = self._cfg
         age = row.get(cfg.age_column) if cfg.age_column else None
         limit = cfg.child_max_age
         child = limit is not None and age is not None and not _is_missing(age) and float(age) <= limit
         parts: list[str] = []
-        for field in cfg.fields:
+        for field in fields:
             cols = _field_columns(field)
             if any(_is_missing(row.get(c)) for c in cols):
                 continue
@@ -154,14 +160,27 @@ class PromptTemplate:
             if any(v == "" for v in shown.values()):
                 continue
             parts.append(field.format(**shown))
-        return cfg.separator.join(parts)
+        return parts
+
+    def opening(self, row: Mapping[str, Any]) -> str:
+        """The note's first words written from ``row`` (template field ``opening``), or "" without one.
+
+        The completion prompt ends with them and the model continues the note, so what they
+        state (e.g. age and sex) cannot be wrong; they are part of the narrative.
+        """
+        if self._cfg.opening is None:
+            return ""
+        return "".join(self._shown(row, (self._cfg.opening,)))
 
     def render(self, row: Mapping[str, Any], *, prompt_format: PromptFormat) -> Prompt:
-        """The prompt for ``row``: the shared few-shot prefix, then the row's header."""
+        """The prompt for ``row``: the shared few-shot prefix, then the row's header (and the note's opening)."""
         header = self.header(row)
         if prompt_format == "completion":
-            query = self._cfg.query_format.format(header=header)
-            return Prompt(text=self._completion_prefix + query, shared_prefix=self._completion_prefix)
+            opening = self.opening(row)
+            query = self._cfg.query_format.format(header=header) + (f" {opening}" if opening else "")
+            return Prompt(
+                text=self._completion_prefix + query, shared_prefix=self._completion_prefix, note_prefix=opening
+            )
         user = {"role": "user", "content": self._cfg.chat_user_format.format(header=header)}
         return Prompt(messages=(*self._chat_prefix, user))
 

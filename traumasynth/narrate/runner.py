@@ -111,6 +111,14 @@ def _clean(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+def _continued(opening: str, text: str) -> str:
+    """The note: the prompt's opening (if any) continued by the generated ``text``."""
+    if not opening:
+        return _clean(text)
+    glue = "" if text[:1].isspace() or text[:1] in ",.;:!?)" else " "
+    return _clean(opening + glue + text)
+
+
 def _good_enough(check: FactCheck | None) -> bool:
     return check is None or (not check.contradictions and not check.omissions)
 
@@ -145,7 +153,7 @@ def _narrate_batch(
         seeds = {i: candidate_seed(job.seed, ids[i], k) for i in todo}
         gens = backend.generate([Request(prompts[i], seeds[i]) for i in todo], sampling=sampling)
         for i, gen in zip(todo, gens, strict=True):
-            text = _clean(f"{prompts[i].note_prefix} {gen.text}")
+            text = _continued(prompts[i].note_prefix, gen.text)
             tried[i] += 1
             tokens[i] += gen.completion_tokens
             result = _checked(text, rows[i], job)
