@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.narrate.conftest import PROMPTS
 from traumasynth.errors import ParamsError, SpecError
-from traumasynth.narrate import load_prompt
+from traumasynth.narrate import check_narrative, load_lexicon, load_prompt
 from traumasynth.spec import DatasetSpec
 
 
@@ -39,12 +40,11 @@ def test_completion_prompts_share_a_byte_identical_prefix(sim_rows: pd.DataFrame
     a, b = (template.render(r, prompt_format="completion").text for r in sim_rows.head(2).to_dict("records"))
     assert a is not None and b is not None and a != b
     assert a.startswith(template.completion_prefix) and b.startswith(template.completion_prefix)
-    row = sim_rows.iloc[0]
-    opening = f"{row['age']}-year-old {'man' if row['sex'] == 'male' else 'woman'}" if row["age"] > 15 else None
-    assert "\nNote: " in a and "Note: 34-year-old man" in template.completion_prefix
-    if opening is not None:  # the prompt ends with the note's opening, written from the row
-        assert a.endswith(f"\nNote: {opening}")
-        assert template.render(row.to_dict(), prompt_format="completion").note_prefix == opening
+    row = sim_rows.iloc[0].to_dict()
+    opening = template.opening(row)  # the note's first words, written from the row: age, sex, mechanism
+    assert opening.startswith(f"{row['age']}-year-old ") and opening.count(",") == 1
+    assert a.endswith(f"\nNote: {opening}") and "Note: 34-year-old man, fall" in template.completion_prefix
+    assert template.render(row, prompt_format="completion").note_prefix == opening
 
 
 def test_chat_prompt_alternates_examples_then_the_row(sim_rows: pd.DataFrame) -> None:
@@ -89,3 +89,16 @@ def test_neiss_header_uses_coder_age_and_sex() -> None:
         "DRUGS INVOLVED; ADMITTED"
     )
     assert template.render(row, prompt_format="completion").text.endswith("NARRATIVE: 81YOF")  # the opening
+
+
+@pytest.mark.parametrize("dataset", ["ed_trauma_sim", "neiss"])
+def test_every_example_note_starts_with_its_opening_and_contradicts_nothing(dataset: str) -> None:
+    """The model copies the examples: each must open as the prompt opens a note, and be faithful."""
+    template = load_prompt(prompts_dir=PROMPTS, dataset=dataset, version="v1")
+    lexicon = load_lexicon(dataset=dataset)
+    assert lexicon is not None
+    examples = yaml.safe_load((PROMPTS / dataset / "v1" / "examples.yaml").read_text())
+    for example in examples:
+        assert example["note"].startswith(template.opening(example["facts"])), example["note"]
+        check = check_narrative(narrative=example["note"], row=example["facts"], lexicon=lexicon)
+        assert not check.contradictions, (example["note"], check.contradictions)
