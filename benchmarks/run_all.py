@@ -91,8 +91,15 @@ def _sampling_speed(model: str, rows: int, epochs: int, repeats: int, threads: i
 
 
 def _narration_speed(rows: int, repeats: int) -> dict[str, Any]:
-    """Narrate ``rows`` simulated rows with the default narrate params (default CPU model); narratives/s each."""
+    """Narrate ``rows`` simulated rows with the default narrate params (default CPU model), ``repeats`` times.
+
+    Returns narratives/s of each run, and the faithfulness and distinct-2 of the first (the
+    same rows and seed give the same notes, so the others would repeat them).
+    """
+    import pandas as pd
+
     from traumasynth.datasets.ed_trauma_sim import simulate
+    from traumasynth.evaluate.text import distinct_n
     from traumasynth.narrate.params import NarrateParams
     from traumasynth.narrate.pipeline import narrate_synthetic
     from traumasynth.params import load_section
@@ -100,18 +107,23 @@ def _narration_speed(rows: int, repeats: int) -> dict[str, Any]:
 
     spec = load_spec(REPO / "datasets" / "ed_trauma_sim.yaml")
     params = load_section(REPO / "params.yaml", "narrate", NarrateParams).model_copy(update={"n_rows": rows})
-    speeds = []
+    speeds: list[float] = []
+    quality: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-narrate-") as tmp:
         table = Path(tmp) / "synthetic.parquet"
         simulate(n_rows=rows, seed=0, spec=spec).to_parquet(table, index=False)
         for k in range(repeats):
             run = Path(tmp) / f"run{k}"  # a fresh shard folder, or the runner would resume the last run
             metrics = narrate_synthetic(
-                synthetic_path=table, spec=spec, params=params, seed=k, prompts_dir=REPO / "prompts",
+                synthetic_path=table, spec=spec, params=params, seed=0, prompts_dir=REPO / "prompts",
                 shard_dir=run / "shards", out_path=run / "narratives.parquet", metrics_path=run / "metrics.json",
             )  # fmt: skip
             speeds.append(metrics["narratives_per_second"])
-    return {"narratives_per_second": speeds}
+            if not quality:
+                notes = pd.read_parquet(run / "narratives.parquet")["narrative"].tolist()
+                keys = ("faithfulness_rate", "draft_faithfulness_rate", "mean_candidates", "tokens_per_second")
+                quality = {k: metrics[k] for k in keys} | {"distinct_2": distinct_n(notes, n=2)}
+    return {"narratives_per_second": speeds, **quality}
 
 
 def repro_seconds(*, venv_bin: Path) -> float:
@@ -137,7 +149,7 @@ def main(
     epochs: Annotated[int, typer.Option(help="Epochs per timed training run.")] = 2,
     repeats: Annotated[int, typer.Option(help="Timed runs per figure (the median is reported).")] = 3,
     threads: Annotated[int, typer.Option(help="torch threads per run.")] = 2,
-    narrate_rows: Annotated[int, typer.Option(help="Rows narrated per timed run (0: skip narration).")] = 20,
+    narrate_rows: Annotated[int, typer.Option(help="Rows narrated per timed run (0: skip narration).")] = 100,
     repro: Annotated[bool, typer.Option(help="Also time a full `dvc repro` of a fresh clone (long).")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON.")] = None,
 ) -> None:
@@ -159,6 +171,7 @@ def main(
     if narrate_rows > 0:
         narration = _spawn(_narration_speed, narrate_rows, repeats)
         figures["narratives_per_second"] = _median(narration["narratives_per_second"])
+        figures["narration"] = {k: v for k, v in narration.items() if k != "narratives_per_second"}
     if repro:
         figures["dvc_repro_seconds"] = repro_seconds(venv_bin=Path(sys.executable).parent)
     info["load_average_1m_end"] = round(os.getloadavg()[0], 2)  # other work on the machine skews every figure
@@ -176,7 +189,13 @@ def main(
             f"{f['train_rows_per_second_no_dp']:>22.0f}{f['sample_rows_per_second']:>15.0f}"
         )
     if "narratives_per_second" in figures:
-        typer.echo(f"narration: {figures['narratives_per_second']:.2f} narratives/s (default CPU model)")
+        q = figures["narration"]
+        typer.echo(
+            f"narration ({narrate_rows} rows, default params, default CPU model): "
+            f"{figures['narratives_per_second']:.2f} narratives/s, {q['tokens_per_second']:.0f} tokens/s; "
+            f"faithfulness {q['faithfulness_rate']:.3f} (drafts {q['draft_faithfulness_rate']:.3f}), "
+            f"{q['mean_candidates']:.2f} candidates/row, distinct-2 {q['distinct_2']:.3f}"
+        )
     if "dvc_repro_seconds" in figures:
         typer.echo(f"full dvc repro (fresh clone, default data): {figures['dvc_repro_seconds']:.0f} s")
     if json_out is not None:
