@@ -1,7 +1,7 @@
 """Narrative metrics: faithfulness, lexical diversity, and (with real narratives) text utility.
 
-- ``faithfulness_rate``, ``core_faithful_rate``: from the narrate stage (what the fact checker
-  finds); ``checker_recall`` and ``checker_precision`` beside them: the checker's recall and
+- ``faithfulness_rate``, ``core_faithful_rate``, ``draft_faithfulness_rate`` (before repair):
+  from the narrate stage (what the fact checker finds); ``checker_recall`` and ``checker_precision`` beside them: the checker's recall and
   precision for contradictions on the dataset's hand-labelled notes
   (``metrics/checker/<dataset>.json``, see docs/narratives.md), so a reader knows how many
   contradictions the faithfulness rate cannot see.
@@ -120,7 +120,7 @@ def text_discriminator_auc(
 def _faithfulness(narratives: pd.DataFrame, narrate_metrics: dict[str, Any] | None) -> dict[str, float]:
     """Faithfulness figures of the narrate stage; without its metrics file, the file's mean score."""
     if narrate_metrics is not None:
-        keys = ("faithfulness_rate", "core_faithful_rate")
+        keys = ("faithfulness_rate", "core_faithful_rate", "draft_faithfulness_rate")
         return {k: float(v) for k in keys if isinstance(v := narrate_metrics.get(k), int | float)}
     if "faithfulness" in narratives.columns:
         mean = pd.to_numeric(narratives["faithfulness"].astype("float64")).mean()
