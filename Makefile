@@ -55,7 +55,7 @@ bench-train: setup-dev
 #   make bench-server MODEL=/models/medgemma-27b-it-Q4_K_M.gguf ARGS="--prompt-format chat"
 MODEL ?=
 ARGS  ?=
-bench-server: setup
+bench-server: setup-dev
 	$(BIN)/python benchmarks/bench_server.py --model "$(MODEL)" $(ARGS)
 
 # .dvc/plots/offline.html: DVC's plot page with vega, vega-lite and vega-embed inlined (from npm,
