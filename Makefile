@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup setup-dev repro test lint bench bench-train audit browser plots-template clean
+.PHONY: setup setup-dev repro test lint bench bench-train bench-server audit browser plots-template clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ bench: setup-dev
 
 bench-train: setup-dev
 	$(BIN)/python benchmarks/bench_train.py
+
+# GPU in one command (docs/narratives.md): build llama-server (CUDA when nvcc and a GPU are found,
+# else CPU; cached in ~/.cache/traumasynth) and narrate through it at 1, 4 and 16 parallel slots.
+#   make bench-server MODEL=/models/medgemma-27b-it-Q4_K_M.gguf ARGS="--prompt-format chat"
+MODEL ?=
+ARGS  ?=
+bench-server: setup-dev
+	$(BIN)/python benchmarks/bench_server.py --model "$(MODEL)" $(ARGS)
 
 # .dvc/plots/offline.html: DVC's plot page with vega, vega-lite and vega-embed inlined (from npm,
 # pinned versions, sha512 checked), so `dvc plots show` draws without network. Needs network.

@@ -97,3 +97,13 @@ def test_prompt_longer_than_the_server_context_is_a_params_error(server_url: str
             backend.generate([Request(prompt, seed=1)], sampling=Sampling(16, 0.7, 0.9, ("\n",)))
     finally:
         backend.close()
+
+
+@pytest.mark.slow
+def test_concurrency_0_counts_one_request_per_server_without_props(server_url: str) -> None:
+    # llama_cpp.server has no /props (llama-server's total_slots): one request in flight per server.
+    backend = ServerBackend(urls=[server_url, server_url + "/"], concurrency=0, retries=2, timeout_s=120)
+    try:
+        assert backend.concurrency == 2
+    finally:
+        backend.close()

@@ -271,8 +271,16 @@ class LlamaCppBackend:
 class ServerBackend:
     """OpenAI-compatible llama.cpp server(s): ``/v1/completions`` and ``/v1/chat/completions``.
 
-    Requests go out ``concurrency`` at a time, spread round-robin over ``urls``; a failed
+    Requests go out ``concurrency`` at a time (0 = the servers' slots added up, so every slot of
+    ``llama-server --parallel N`` stays busy), spread round-robin over ``urls``; a failed
     request is retried on the next URL after ``backoff_s * 2**attempt`` seconds.
+
+    What llama-server gets: completion prompts (``prompt_format: completion``) at
+    ``/v1/completions``, tokenised there as in process (BOS added, special tokens parsed), with
+    ``stop``; chat prompts at ``/v1/chat/completions``, where the server applies the model's
+    chat template. Both carry ``max_tokens`` (llama-server's ``n_predict``), ``temperature``,
+    ``top_p``, the request's ``seed`` and ``cache_prompt`` (the slot keeps the KV cache of the
+    shared few-shot prefix between requests).
     """
 
     name = "server"
@@ -288,6 +296,14 @@ class ServerBackend:
     ) -> None:
         """Check that at least one server answers ``GET /v1/models``.
 
+        Args:
+            urls: base URLs of the servers.
+            concurrency: requests in flight at once; 0 = the sum of the servers' slots
+                (``total_slots`` of llama-server's ``/props``; 1 for a server without it).
+            retries: tries per request.
+            timeout_s: seconds to wait for one response.
+            backoff_s: first wait before a retry (doubled at each further one).
+
         Raises:
             NarratorUnavailableError: no server answered after ``retries`` tries.
         """
@@ -297,9 +313,18 @@ class ServerBackend:
         self.retries = retries
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="narrate")
         self._next = itertools.count()
         self.model_id = self._call("GET", "/v1/models", None, start=0)["data"][0]["id"]
+        self.concurrency = concurrency if concurrency > 0 else sum(self._slots(u) for u in self.urls)
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="narrate")
+
+    def _slots(self, url: str) -> int:
+        """Parallel slots of the server at ``url``: llama-server's ``/props`` ``total_slots``, else 1."""
+        try:
+            with urllib.request.urlopen(url + "/props", timeout=self.timeout_s) as resp:
+                return max(int(json.loads(resp.read()).get("total_slots", 1)), 1)
+        except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError, AttributeError):
+            return 1  # python -m llama_cpp.server has no /props and serves one request at a time
 
     def _unavailable(self, last: str) -> NarratorUnavailableError:
         return NarratorUnavailableError(

@@ -56,7 +56,8 @@ class NarrateParams(FrozenParams):
         n_rows: rows narrated per synthetic file (the first n_rows); 0 writes an empty narratives
             file without loading a model (sweeps that evaluate tables only).
         shard_size: rows per shard file (a crash loses at most one shard of work).
-        request_concurrency: requests in flight at once (server backend).
+        request_concurrency: requests in flight at once (server backend); 0 = the servers'
+            parallel slots added up (llama-server's ``/props``; 1 per server without it).
         retries: tries per request before the server counts as unavailable.
         request_timeout_s: seconds to wait for one server response.
     """
@@ -77,7 +78,7 @@ class NarrateParams(FrozenParams):
     prompt_version: str = Field(default="v1", min_length=1)
     n_rows: int = Field(default=200, ge=0)
     shard_size: int = Field(default=25, ge=1)
-    request_concurrency: int = Field(default=4, ge=1)
+    request_concurrency: int = Field(default=0, ge=0)
     retries: int = Field(default=3, ge=1)
     request_timeout_s: float = Field(default=120.0, gt=0)
 

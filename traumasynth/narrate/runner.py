@@ -242,12 +242,10 @@ def _run_shards(
 ) -> None:
     """Narrate every unfinished shard, writing each one atomically as soon as it is done."""
     size = job.params.shard_size
-    # Rows sent per generate() call: a server gets request_concurrency at a time; the batched
-    # in-process backend gets the whole shard, so its slots stay full while rows remain.
-    if backend.name == "server":
-        step = job.params.request_concurrency
-    else:
-        step = size if job.params.parallel > 1 else 1
+    # Rows sent per generate() call: the server backend and the batched in-process backend get the
+    # whole shard, so their slots stay full while rows remain (the server backend keeps
+    # request_concurrency of them in flight); the sequential backend gets one row at a time.
+    step = size if backend.name == "server" or job.params.parallel > 1 else 1
     for n, shard in enumerate(shards):
         if shard is not None:
             continue
