@@ -1,8 +1,9 @@
 """Narrative metrics: faithfulness, lexical diversity, and (with real narratives) text utility.
 
 - ``faithfulness_rate``, ``core_faithful_rate``, ``draft_faithfulness_rate`` (before repair):
-  from the narrate stage (what the fact checker finds); ``checker_recall`` and ``checker_precision`` beside them: the checker's recall and
-  precision for contradictions on the dataset's hand-labelled notes
+  from the narrate stage (what the fact checker finds); ``checker_recall`` and
+  ``checker_precision`` beside them: the checker's recall and precision for contradictions on
+  the dataset's hand-labelled notes
   (``metrics/checker/<dataset>.json``, see docs/narratives.md), so a reader knows how many
   contradictions the faithfulness rate cannot see.
 
