@@ -14,11 +14,20 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from traumasynth.narrate import LlamaCppBackend, NarrateParams
+from traumasynth.narrate import LlamaCppBackend, NarrateParams, load_lexicon
+from traumasynth.narrate.facts import Lexicon
 from traumasynth.narrate.modelfile import default_model_path
 from traumasynth.spec import DatasetSpec
 
 PROMPTS = REPO / "prompts"
+
+
+@pytest.fixture(scope="session")
+def lexicon() -> Lexicon:
+    """The hand-written fact lexicon of ed_trauma_sim."""
+    lex = load_lexicon(dataset="ed_trauma_sim")
+    assert lex is not None
+    return lex
 
 
 @pytest.fixture(scope="session")

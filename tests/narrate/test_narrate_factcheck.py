@@ -31,13 +31,6 @@ FAITHFUL = (
 )
 
 
-@pytest.fixture(scope="module")
-def lexicon() -> Lexicon:
-    lex = load_lexicon(dataset="ed_trauma_sim")
-    assert lex is not None
-    return lex
-
-
 def test_faithful_note_has_no_contradiction(lexicon: Lexicon) -> None:
     check = check_narrative(narrative=FAITHFUL, row=ROW, lexicon=lexicon)
     assert check.contradictions == ()

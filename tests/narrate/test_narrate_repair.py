@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.narrate.test_narrate_factcheck import FAITHFUL, ROW
-from traumasynth.narrate import load_lexicon
 from traumasynth.narrate.facts import Lexicon
 from traumasynth.narrate.repair import repair_narrative
-
-
-@pytest.fixture(scope="module")
-def lexicon() -> Lexicon:
-    lex = load_lexicon(dataset="ed_trauma_sim")
-    assert lex is not None
-    return lex
 
 
 def test_a_faithful_note_is_kept_as_it_is(lexicon: Lexicon) -> None:
