@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from traumasynth.errors import NarratorUnavailableError, ParamsError
 from traumasynth.narrate.batched import BatchedDecoder
+from traumasynth.narrate.cpu_lock import cpu_narration
 from traumasynth.narrate.prompts import Prompt
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ class LlamaCppBackend:
                 'CMAKE_ARGS="-DGGML_CUDA=on" pip install --no-binary llama-cpp-python llama-cpp-python==0.3.36.'
             ) from exc
         self.n_ctx = n_ctx
+        self._on_gpu = n_gpu_layers != 0
         self.n_threads = resolve_threads(n_threads)
         self.parallel = parallel
         try:
@@ -219,6 +221,14 @@ class LlamaCppBackend:
             ParamsError: a prompt does not fit the context window.
         """
         tokens = [self._check_fits(r.prompt, sampling.max_tokens) for r in requests]
+        if self._on_gpu:
+            return self._generate(requests, tokens, sampling)
+        with cpu_narration():  # one CPU narration at a time on this machine (narrate/cpu_lock.py)
+            return self._generate(requests, tokens, sampling)
+
+    def _generate(
+        self, requests: Sequence[Request], tokens: list[list[int] | None], sampling: Sampling
+    ) -> list[Generation]:
         out: list[Generation | None] = [None] * len(requests)
         if self._batched is not None:
             batch = [i for i, t in enumerate(tokens) if t is not None]
