@@ -166,3 +166,20 @@ def test_a_denied_value_the_row_lacks_is_no_contradiction(lexicon: Lexicon) -> N
     )
     assert check.contradictions == ()
     assert "imaging" in check.agreed
+
+
+@pytest.mark.parametrize(
+    ("note", "gcs", "wrong"),
+    [
+        ("34-year-old man, fall at home. Drowsy, no vomiting.", 15, True),  # drowsy states GCS <= 14
+        ("34-year-old man, fall at home. Drowsy, no vomiting.", 13, False),
+        ("34-year-old man, fall at home. Not drowsy, no vomiting.", 15, False),  # a denied word states nothing
+        ("34-year-old man, fall at home, comatose on arrival.", 12, True),
+        ("34-year-old man, fall at home. Drowsy.", math.nan, False),  # no GCS recorded: nothing to contradict
+    ],
+)
+def test_words_that_state_a_range_are_checked_against_the_number(
+    lexicon: Lexicon, note: str, gcs: float, wrong: bool
+) -> None:
+    check = check_narrative(narrative=note, row={**ROW, "gcs": gcs}, lexicon=lexicon)
+    assert check.contradicts(("gcs",)) is wrong, check.contradictions

@@ -94,6 +94,14 @@ def _excused(rule: FactRule, stated: set[str | float], truth: Any, row: Mapping[
     return kept
 
 
+def _out_of_range(name: str, ranges: set[tuple[str, float, float]], truth: Any) -> str | None:
+    """The contradiction when a word of the note states a range the row's number is outside ("drowsy", GCS 15)."""
+    if not ranges or _missing(truth):
+        return None
+    wrong = sorted(word for word, low, high in ranges if not low <= float(truth) <= high)
+    return f"{name}: note says {', '.join(wrong)}, row says {_show(float(truth))}" if wrong else None
+
+
 def check_narrative(*, narrative: str, row: Mapping[str, Any], lexicon: Lexicon) -> FactCheck:
     """Check one narrative against its row.
 
@@ -116,6 +124,10 @@ def check_narrative(*, narrative: str, row: Mapping[str, Any], lexicon: Lexicon)
         values = stated.get(name)
         denied = stated.get_denied(name)
         truth = row.get(rule.column)
+        out_of_range = _out_of_range(name, stated.get_ranges(name), truth)
+        if out_of_range:
+            contradictions.append(out_of_range)
+            continue
         if not values and not denied:
             if rule.core and not _missing(truth):
                 omissions.append(name)

@@ -43,6 +43,7 @@ class FactRule(BaseModel):
     read_after: str | None = None
     tolerance: float = 0.0
     patterns: tuple[str, ...] = ()
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
     cues: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     compatible: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     also: dict[str, tuple[str, ...]] = Field(default_factory=dict)
@@ -53,13 +54,18 @@ class FactRule(BaseModel):
             raise ValueError(f"fact '{self.name}': a number fact needs `patterns`")
         if self.kind == "category" and not self.cues:
             raise ValueError(f"fact '{self.name}': a category fact needs `cues`")
+        if self.ranges and self.kind != "number":
+            raise ValueError(f"fact '{self.name}': `ranges` (words that state a range of values) are for number facts")
+        bad_ranges = [p for p, (low, high) in self.ranges.items() if low > high]
+        if bad_ranges:
+            raise ValueError(f"fact '{self.name}': `ranges` need [low, high] with low <= high: {bad_ranges}")
         bad_also = [a for alts in self.also.values() for a in alts if "=" not in a]
         if bad_also:
             raise ValueError(f"fact '{self.name}': `also` entries are `column=value`, got {bad_also}")
         if self.deny and not self.negatable:
             raise ValueError(f"fact '{self.name}': `deny` reads negated cues, so it needs `negatable: true`")
         skip = tuple(p for p in (self.skip_sentences, self.read_after) if p)
-        for pattern in (*self.patterns, *(p for ps in self.cues.values() for p in ps), *skip):
+        for pattern in (*self.patterns, *self.ranges, *(p for ps in self.cues.values() for p in ps), *skip):
             try:
                 re.compile(pattern)
             except re.error as exc:
@@ -105,11 +111,19 @@ class StatedFacts:
     """What a note states: fact name -> set of values (category labels or numbers).
 
     ``denied`` holds the values a note says are absent ("no fracture", "no X-ray"), for the
-    facts whose rule has ``deny: true``.
+    facts whose rule has ``deny: true``. ``ranges`` holds the words a note uses for a number
+    it does not give ("drowsy": GCS 3-14), with the range they state.
     """
 
     values: dict[str, set[str | float]] = field(default_factory=dict)
     denied: dict[str, set[str]] = field(default_factory=dict)
+    ranges: dict[str, set[tuple[str, float, float]]] = field(default_factory=dict)
+
+    def add_range(self, name: str, word: str, low: float, high: float) -> None:
+        self.ranges.setdefault(name, set()).add((word.lower(), low, high))
+
+    def get_ranges(self, name: str) -> set[tuple[str, float, float]]:
+        return self.ranges.get(name, set())
 
     def add(self, name: str, value: str | float) -> None:
         self.values.setdefault(name, set()).add(value)
@@ -207,6 +221,10 @@ def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
                         stated.add(rule.name, float(groups["value"]))
                     elif groups.get("zero") is not None:  # "no pain"
                         stated.add(rule.name, 0.0)
+            for pattern, (low, high) in rule.ranges.items():  # "drowsy" states GCS <= 14; "not drowsy" nothing
+                for m in re.finditer(pattern, scope, re.IGNORECASE):
+                    if _negation_gap(scope, m.start(), negation) is None:
+                        stated.add_range(rule.name, m.group(0), low, high)
             continue
         for value, patterns in rule.cues.items():
             said = denied = False
