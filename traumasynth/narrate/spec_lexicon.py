@@ -68,7 +68,7 @@ _STOP = frozenset(
     treated care patient incl including such as via per than more less""".split()
 )
 #: "no fracture" denies a fracture; "no fracture of the arm" denies no arm.
-_DENY_WITHIN = 2
+_DENY_WITHIN = 1
 _SEVERAL = re.compile(r"\b(?:main|principal|primary|predominant|most severe)\b", re.IGNORECASE)
 _NONE_VALUES = frozenset({"none", "no", "nil", "absent", "not done", "not performed"})
 _OTHER_VALUES = frozenset({"other", "others", "other(old)"})
