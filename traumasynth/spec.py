@@ -97,6 +97,20 @@ class ColumnSpec(BaseModel):
         labels: optional words a note uses for a category (``{own_means: [walked in]}``), read
             by the fact checker made from the spec; the first one shows the category in such a
             prompt. Wording only: not hashed.
+        compatible: optional, for a categorical column: the categories a note may state for a row
+            of a category without contradicting it (``{FRACTURE: [DISLOCATION]}``: neighbouring body
+            parts, synonyms of a diagnosis; a catch-all value lists every other one). Read by the
+            fact checker made from the spec. Wording only: not hashed.
+        context: optional, for a categorical column: words of which one must come shortly before
+            (within six words) a category's words for a note to state that category (a product as
+            the agent of the injury: ``[fell, struck, with]`` reads "fell from a bed", not "the
+            bed"). Wording only: not hashed.
+        several: optional, for a categorical column: a note may name several values of it
+            (injured body parts) and one of them that is the row's is enough for the fact checker
+            made from the spec (as for the target, and a column whose description says "main" or
+            "principal"). Wording only: not hashed.
+        read_after: optional words after which a note states the column (``[DX]``: "cut ... DX:
+            fracture" states a fracture, not a cut). Wording only: not hashed.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -115,6 +129,10 @@ class ColumnSpec(BaseModel):
     format: str | None = Field(default=None, min_length=1)
     aliases: tuple[str, ...] = ()
     labels: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    compatible: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    context: tuple[str, ...] = ()
+    read_after: tuple[str, ...] = ()
+    several: bool = False
 
     @field_validator("categories", mode="before")
     @classmethod
@@ -170,8 +188,14 @@ class ColumnSpec(BaseModel):
             unknown = sorted(set(self.labels) - set(self.categories or ()))
             if unknown:
                 raise ValueError(f"{where}: `labels` names unknown categories {unknown}")
-        if any(not a.strip() for a in self.aliases) or any(not w.strip() for ws in self.labels.values() for w in ws):
-            raise ValueError(f"{where}: `aliases` and `labels` must not hold empty words")
+        if (self.compatible or self.context or self.several) and self.kind != "categorical":
+            raise ValueError(f"{where}: `compatible`, `context` and `several` are only for categorical columns")
+        named = set(self.compatible) | {c for cs in self.compatible.values() for c in cs}
+        if unknown_cats := sorted(named - set(self.categories or ())):
+            raise ValueError(f"{where}: `compatible` names unknown categories {unknown_cats}")
+        words = (*self.aliases, *(w for ws in self.labels.values() for w in ws), *self.context, *self.read_after)
+        if any(not w.strip() for w in words):
+            raise ValueError(f"{where}: `aliases`, `labels`, `context` and `read_after` must not hold empty words")
         if self.source_position == -1:
             raise ValueError(f'{where}: `source` positions count from 1 ("#1" is the first column)')
         if self.role == "target" and self.kind != "categorical":
@@ -386,8 +410,9 @@ class DatasetSpec(BaseModel):
         the reading options ``unlisted_columns``, ``source`` and ``format`` (how the raw file is read;
         left out also keeps the hash of a spec written before they existed, and its models valid), and
         ``constraints`` (clinical rules change which sampled rows are kept, not what a model encodes;
-        a spec without them hashes as before), and the wording fields ``aliases`` and ``labels`` (how
-        notes name a column or a category: a model need not be retrained for a wording change).
+        a spec without them hashes as before), and the wording fields ``aliases``, ``labels``,
+        ``compatible``, ``context``, ``read_after`` and ``several`` (how notes name a column or a category: a
+        model need not be retrained for a wording change).
         """
         dumped = self.model_dump(mode="json", exclude=_NOT_HASHED)
         canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
@@ -399,7 +424,7 @@ _NOT_HASHED: Final[dict[str, Any]] = {
     "public": True,
     "unlisted_columns": True,
     "constraints": True,
-    "columns": {"__all__": {"source", "format", "aliases", "labels"}},
+    "columns": {"__all__": {"source", "format", "aliases", "labels", "compatible", "context", "read_after", "several"}},
 }
 
 

@@ -21,6 +21,13 @@ Every modelled column becomes a fact named after it:
   a negated one denies it ("no fracture" for a fracture). A word that names categories of two
   columns ("home": place and disposition) is excused when the row has the other reading.
 
+Optional wording of the spec refines this (``labels`` aside): a column's ``compatible`` lists the
+categories a note may state for a row's one without contradicting it (neighbouring body parts,
+synonyms, a catch-all value); its ``context`` words must come shortly before a category's words for
+them to count (a product as the agent: "fell from a bed"); its ``read_after`` words start the part
+of a note that states it ("cut ... DX: fracture"); ``several: true`` says a note may name several
+of its values, one right one being enough (injured body parts).
+
 The target column is a core fact (with age and sex when the spec has them). Only the spec is
 read, never data.
 """
@@ -61,13 +68,34 @@ _STOP = frozenset(
     treated care patient incl including such as via per than more less""".split()
 )
 #: "no fracture" denies a fracture; "no fracture of the arm" denies no arm.
-_DENY_WITHIN = 2
+_DENY_WITHIN = 1
 _SEVERAL = re.compile(r"\b(?:main|principal|primary|predominant|most severe)\b", re.IGNORECASE)
 _NONE_VALUES = frozenset({"none", "no", "nil", "absent", "not done", "not performed"})
 _OTHER_VALUES = frozenset({"other", "others", "other(old)"})
 #: Units that name a measurement (a number followed by one is that measurement).
 _MEASUREMENT_UNIT = re.compile(r"/|^(?:mmhg|°c|°f|kg|g|cm|mm|mmol|mg|ml|l|bpm|cmh2o|kpa)$", re.IGNORECASE)
 _UNIT_WORDS = {"min": ["min", "minute"], "h": ["h", "hour"], "s": ["s", "second"]}
+#: How many words may come between a ``context`` word and a category's words ("fell from the top bunk bed").
+_CONTEXT_GAP = 6
+
+
+def _words_regex(words: Iterable[str], *, verbs: bool) -> str | None:
+    """A regex for any of ``words`` (flexible separators; with ``verbs``, "fall" reads "falls", "falled")."""
+    found = [p for w in words if (p := _phrase(w, verbs=verbs)) is not None]
+    return _alternation(found) if found else None
+
+
+def _read_after(column: ColumnSpec) -> str | None:
+    said = _words_regex(column.read_after, verbs=False)
+    return rf"{said}(?!\w)" if said else None
+
+
+def _in_context(column: ColumnSpec, pattern: str) -> str:
+    """``pattern`` only a few words after one of the column's ``context`` words, when it has some."""
+    context = _words_regex(column.context, verbs=True)
+    if context is None:
+        return pattern
+    return rf"{context}(?:[^\w.,;:]+[\w'-]+){{0,{_CONTEXT_GAP}}}?[^\w.,;:]+{pattern}"
 
 
 def _inflect(word: str, *, verbs: bool = True) -> str:
@@ -240,9 +268,11 @@ def _yes_no_rule(column: ColumnSpec, sorted_: dict[str, list[str]], *, core: boo
         compatible[cat] = tuple(c for c in (*yes, *no) if c != cat)
     for cat in yes:
         compatible[cat] = ()
+    for cat, fits in column.compatible.items():
+        compatible[cat] = tuple(dict.fromkeys((*compatible.get(cat, ()), *fits)))
     return FactRule(
         name=column.name, column=column.name, kind="category", core=core, match="all", negatable=True, deny=True,
-        deny_within=_DENY_WITHIN, cues=cues, compatible=compatible,
+        deny_within=_DENY_WITHIN, read_after=_read_after(column), cues=cues, compatible=compatible,
     )  # fmt: skip
 
 
@@ -274,7 +304,7 @@ def _category_rule(
 ) -> FactRule:  # fmt: skip
     # A note may name several values of the target (mechanisms overlap: a fall at work) or of a
     # column that records the main one of several (main injured region): one right value is enough.
-    several = core or bool(_SEVERAL.search(column.description))
+    several = core or column.several or bool(_SEVERAL.search(column.description))
     cues: dict[str, tuple[str, ...]] = {}
     compatible: dict[str, tuple[str, ...]] = {}
     also: dict[str, tuple[str, ...]] = {}
@@ -290,12 +320,12 @@ def _category_rule(
         for ph in phrases[cat]:
             if (p := _phrase(ph, verbs=ph not in labelled)) is not None:
                 before, after = _outside(ph, others)
-                patterns.append(before + p + after)
+                patterns.append(_in_context(column, before + p + after))
         words = _tokens(own) if own in phrases[cat] else []
         if len(words) >= 2:  # a word of the category's own several-word text, used by no other category
             for w in words:
                 if w not in _STOP and len(w) >= 4 and w.isalpha() and word_owners[_stem(w)] == {(column.name, cat)}:
-                    patterns.append(r"(?<!\w)" + _inflect(w))
+                    patterns.append(_in_context(column, r"(?<!\w)" + _inflect(w)))
         if text in _NONE_VALUES:
             subject = _alternation(_phrase(t) or re.escape(t) for t in _column_terms(column))
             patterns.append(rf"\b(?:no|nil|without)\s+{subject}")
@@ -316,10 +346,12 @@ def _category_rule(
         )
         if shared:
             also[cat] = tuple(shared)
+    for cat, fits in column.compatible.items():
+        compatible[cat] = tuple(dict.fromkeys((*compatible.get(cat, ()), *fits)))
     return FactRule(
         name=column.name, column=column.name, kind="category", core=core, match="any" if several else "all",
-        negatable=True, deny=True, deny_within=_DENY_WITHIN, cues=cues, compatible=compatible, also=also,
-        entails=entails,
+        negatable=True, deny=True, deny_within=_DENY_WITHIN, read_after=_read_after(column), cues=cues,
+        compatible=compatible, also=also, entails=entails,
     )  # fmt: skip
 
 

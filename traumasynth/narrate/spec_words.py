@@ -126,14 +126,17 @@ def sex_values(column: ColumnSpec) -> dict[str, str]:
 def yes_no_values(column: ColumnSpec) -> dict[str, list[str]] | None:
     """For a yes/no column: its categories sorted into ``yes``, ``no`` and ``unknown`` (None otherwise).
 
-    ``No/Unk`` counts as both no and unknown (unknown wins: it contradicts nothing).
+    ``No/Unk`` (no or not known: nothing was noted) is a no: a stated yes contradicts it, a
+    denial fits it.
     """
     if column.kind != "categorical":
         return None
     sorted_: dict[str, list[str]] = {"yes": [], "no": [], "unknown": []}
     for cat in column.categories or ():
         parts = [p.strip().lower() for p in re.split(r"[/,]| or ", cat) if p.strip()]
-        if any(_UNKNOWN.match(p) for p in parts):
+        if any(_UNKNOWN.match(p) for p in parts) and any(p in _NO for p in parts):
+            sorted_["no"].append(cat)
+        elif any(_UNKNOWN.match(p) for p in parts):
             sorted_["unknown"].append(cat)
         elif parts and all(p in _YES for p in parts):
             sorted_["yes"].append(cat)
