@@ -11,15 +11,14 @@ folder, no lexicon, no other parameter: exactly
 
 with every other setting at its default (two models, 200 narrated rows each), and the narratives
 come back with their `faithfulness_rate`, from the prompt and fact checker made from the spec.
-The slowest test of the suite (narration: about 400 notes on one thread); measured times in
-docs/data.md, "Bring your own ED data".
+The slowest test of the suite: 22 minutes under `taskset -c 1` on a shared machine, 20 of them
+narration (400 notes on one thread); docs/data.md, "Bring your own ED data".
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -238,7 +237,9 @@ def test_narratives_come_with_their_faithfulness_from_the_spec_alone(byo_run: Pa
         notes = pd.read_parquet(byo_run / f"data/narratives/{model}.parquet")
         assert len(notes) == n_rows, model
         assert (notes["prompt_version"] == SPEC_PROMPT_VERSION).all()
-        assert notes["narrative"].str.split().str.len().ge(3).all(), model
+        assert notes["narrative"].notna().all() and notes["narrative"].str.strip().ne("").all(), model
         evaluate = json.loads((byo_run / f"metrics/evaluate_{model}.json").read_text())
-        assert re.search(r'"faithfulness_rate": [0-9.]+', json.dumps(evaluate)), model
+        assert evaluate["narrative"]["faithfulness_rate"] == pytest.approx(narrate["faithfulness_rate"], abs=1e-3)
+        assert evaluate["narrative"]["rows"] == n_rows
+    assert "| faithful ↑ |" in (byo_run / "metrics" / "report.md").read_text()
     assert "up to date" in run(byo_run, DVC, "status").stdout
