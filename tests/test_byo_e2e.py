@@ -11,8 +11,8 @@ folder, no lexicon, no other parameter: exactly
 
 with every other setting at its default (two models, 200 narrated rows each), and the narratives
 come back with their `faithfulness_rate`, from the prompt and fact checker made from the spec.
-The slowest test of the suite: 22 minutes under `taskset -c 1` on a shared machine, 20 of them
-narration (400 notes on one thread); docs/data.md, "Bring your own ED data".
+The slowest test of the suite: 15 minutes under `taskset -c 1` (22 when that core is shared), nearly
+all narration (400 notes on one thread); docs/data.md, "Bring your own ED data".
 """
 
 from __future__ import annotations
