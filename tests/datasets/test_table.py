@@ -260,3 +260,30 @@ def test_malformed_files_give_one_clear_message(tmp_path: Path, case: str) -> No
     assert message in text, text
     lines = err.value.problems if isinstance(err.value, SchemaError) else [text]
     assert len(lines) == 1 and "\n" not in lines[0], text  # one line per problem
+
+
+# --- 7. tools/fake_table.py: a made-up wide export the spec reads --------------------------------------
+def test_fake_table_writes_a_wide_export_the_spec_reads(tmp_path: Path) -> None:
+    """`--extra-columns` appends columns the spec does not list; `#N` gets its blank header, dates their format."""
+    import importlib.util
+
+    import yaml
+    from typer.testing import CliRunner
+
+    spec = make_spec(
+        unlisted_columns="exclude", column_fields={"sex": {"source": "#2"}, "arrival": {"format": "%m/%d/%y"}}
+    )
+    spec_path = tmp_path / "wide.yaml"
+    spec_path.write_text(yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True)))
+    module_spec = importlib.util.spec_from_file_location("tool_fake_table", DATASETS.parent / "tools" / "fake_table.py")
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    out = tmp_path / "wide.csv"
+    result = CliRunner().invoke(module.app, [str(spec_path), str(out), "--rows", "40", "--extra-columns", "7"])
+    assert result.exit_code == 0, result.output
+    assert "40 made-up rows, 11 columns" in result.output
+    header = out.read_text().splitlines()[0].split(",")
+    assert header == ["age", "", "arrival", "mechanism", *(f"extra_{i}" for i in range(1, 8))]
+    assert pd.read_csv(out, dtype=str)["arrival"].str.fullmatch(r"\d\d/\d\d/\d\d").all()
+    raw = load_raw(spec=spec, path=out, n_rows=0, seed=0)
+    assert list(raw.columns) == ["age", "sex", "arrival", "mechanism"] and len(raw) == 40

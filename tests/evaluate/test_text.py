@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from traumasynth.errors import DataError
 from traumasynth.evaluate.text import distinct_n, narrative_metrics, text_classifier_f1, text_discriminator_auc
 from traumasynth.spec import DatasetSpec
 
@@ -95,3 +96,33 @@ def test_narrative_metrics_join_labels_and_compare_with_real_text(narrated_spec)
     assert shuffled["faithfulness_rate"] == 1.0  # from the file's column when the metrics file is absent
     assert "checker_recall" not in shuffled  # no labelled set measured: nothing quoted
     assert shuffled["text_tstr_macro_f1"] < 0.6  # narratives that do not match their rows teach nothing
+
+
+def test_too_few_narratives_leave_the_text_comparison_out_not_a_traceback(narrated_spec, caplog):
+    """Three narrated rows (a test-sized run) and one repeated real note: faithfulness and distinct-n stay,
+    the text TSTR/TRTR and discriminator are left out with one warning (sklearn's 'no terms remain' before)."""
+    real = pd.DataFrame({"case_id": [f"r{i}" for i in range(20)], "story": "made-up note, not a patient", "age": 30,
+                         "mech": [list(WORDS)[i % 2] for i in range(20)]})  # fmt: skip
+    synthetic = pd.DataFrame({"case_id": ["m-1", "m-2", "m-3"], "age": 40, "mech": list(WORDS)[:3]})
+    narratives = pd.DataFrame(
+        {"row_id": synthetic["case_id"], "narrative": ["alpha one", "beta two", "gamma three"], "faithfulness": 1.0}
+    )
+    with caplog.at_level("WARNING", logger="traumasynth.evaluate.text"):
+        out = narrative_metrics(
+            narratives=narratives, narrate_metrics={"faithfulness_rate": 0.5}, synthetic=synthetic,
+            real_train=real.iloc[:12], real_test=real.iloc[12:], spec=narrated_spec, id_column="row_id",
+            text_rows=1000, max_features=1000, cv_folds=3, seed=0,
+        )  # fmt: skip
+    assert out["faithfulness_rate"] == 0.5 and "distinct_2" in out
+    assert not any(k.startswith("text_") for k in out)
+    (record,) = caplog.records
+    assert "left out" in record.getMessage() and "narrate.n_rows" in record.getMessage()
+    assert "\n" not in record.getMessage()
+
+
+def test_a_corpus_without_a_shared_word_is_a_one_line_data_error():
+    with pytest.raises(DataError, match=r"The 2 narratives share no word .* Narrate more rows"):
+        text_classifier_f1(
+            train_texts=["alpha", "beta"], train_labels=["a", "b"], test_texts=["alpha"], test_labels=["a"],
+            max_features=100, seed=0,
+        )  # fmt: skip

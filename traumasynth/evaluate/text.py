@@ -15,11 +15,16 @@
 - ``text_discriminator_auc``: cross-validated AUC of TF-IDF + logistic regression telling
   real narratives from synthetic ones (0.5 = indistinguishable).
 
+The text comparisons (TSTR/TRTR, discriminator) need a corpus to learn from: with too few
+narratives (fewer than ``cv_folds`` on a side, one mechanism only, or no word in two of them,
+as after a few-row test run) they are left out with a warning; faithfulness and distinct-n stay.
+
 Real narratives are only ever read into these models: none is logged or written out.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -38,6 +43,20 @@ from traumasynth.row_ids import row_ids
 from traumasynth.spec import DatasetSpec
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+log = logging.getLogger(__name__)
+
+
+def _fit_text_model(model: Pipeline, texts: list[str], labels: list[str]) -> Pipeline:
+    """``model`` fitted; a corpus too small for TF-IDF's ``min_df`` is a one-line DataError, not sklearn's."""
+    try:
+        return model.fit(texts, labels)
+    except ValueError as exc:
+        if "no terms remain" not in str(exc) and "empty vocabulary" not in str(exc):
+            raise
+        raise DataError(
+            f"The {len(texts)} narratives share no word (TF-IDF keeps words of at least two narratives): too few "
+            "to learn from. Narrate more rows (narrate.n_rows)."
+        ) from exc
 
 
 def tokenize(text: str) -> list[str]:
@@ -83,7 +102,7 @@ def text_classifier_f1(
             "The narrative classifier needs training narratives of at least two mechanisms. "
             "Narrate more rows (narrate section of params.yaml)."
         )
-    model = _text_pipeline(max_features=max_features, seed=seed).fit(list(train_texts), list(train_labels))
+    model = _fit_text_model(_text_pipeline(max_features=max_features, seed=seed), list(train_texts), list(train_labels))
     predicted = model.predict(list(test_texts))
     labels = sorted(set(test_labels))
     return float(f1_score(list(test_labels), predicted, labels=labels, average="macro", zero_division=0))
@@ -114,7 +133,14 @@ def text_discriminator_auc(
     groups = pd.Series(texts).astype("category").cat.codes.to_numpy()
     folds = StratifiedGroupKFold(n_splits=cv_folds, shuffle=True, random_state=seed)
     model = _text_pipeline(max_features=max_features, seed=seed)
-    proba = cross_val_predict(model, texts, y, groups=groups, cv=folds, method="predict_proba")[:, 1]
+    try:
+        proba = cross_val_predict(model, texts, y, groups=groups, cv=folds, method="predict_proba")[:, 1]
+    except ValueError as exc:  # a fold's corpus too small for TF-IDF, or fewer distinct texts than folds
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise DataError(
+            f"The narrative discriminator cannot be cross-validated on {n} narratives per side ({reason}). "
+            "Narrate more rows (narrate.n_rows)."
+        ) from exc
     return float(roc_auc_score(y, proba))
 
 
@@ -189,17 +215,47 @@ def narrative_metrics(
     real_col = spec.narrative_column
     if real_col is None or real_col.name not in real_train.columns:
         return out
-    train_real = real_train[real_train[real_col.name].notna()]
-    test_real = real_test[real_test[real_col.name].notna()]
+    try:
+        out.update(
+            _text_comparison(
+                synth_texts=synth_texts, synth_labels=labelled[target].astype(str).tolist(), real_train=real_train,
+                real_test=real_test, text=real_col.name, target=target, max_features=max_features,
+                cv_folds=cv_folds, rng=rng, seed=seed,
+            )
+        )  # fmt: skip
+    except DataError as exc:
+        log.warning("Text TSTR/TRTR and discriminator left out: %s", exc)
+    return out
+
+
+def _text_comparison(
+    *,
+    synth_texts: list[str],
+    synth_labels: list[str],
+    real_train: pd.DataFrame,
+    real_test: pd.DataFrame,
+    text: str,
+    target: str,
+    max_features: int,
+    cv_folds: int,
+    rng: np.random.Generator,
+    seed: int,
+) -> dict[str, float]:
+    """Text TSTR/TRTR and the discriminator against the real narratives of column ``text``.
+
+    Raises:
+        DataError: too few narratives (or mechanisms, or shared words) to learn from.
+    """
+    out: dict[str, float] = {}
+    train_real = real_train[real_train[text].notna()]
+    test_real = real_test[real_test[text].notna()]
     n_train = min(len(train_real), len(synth_texts))
     train_real = train_real.iloc[np.sort(rng.choice(len(train_real), size=n_train, replace=False))]
-    real_texts = train_real[real_col.name].astype(str).tolist()
-    test_texts, test_labels = test_real[real_col.name].astype(str).tolist(), test_real[target].astype(str).tolist()
+    real_texts = train_real[text].astype(str).tolist()
+    test_texts, test_labels = test_real[text].astype(str).tolist(), test_real[target].astype(str).tolist()
     out["real_distinct_2"] = distinct_n(real_texts, n=2)
     common = {"test_texts": test_texts, "test_labels": test_labels, "max_features": max_features, "seed": seed}
-    out["text_tstr_macro_f1"] = text_classifier_f1(
-        train_texts=synth_texts, train_labels=labelled[target].astype(str).tolist(), **common
-    )
+    out["text_tstr_macro_f1"] = text_classifier_f1(train_texts=synth_texts, train_labels=synth_labels, **common)
     out["text_trtr_macro_f1"] = text_classifier_f1(
         train_texts=real_texts, train_labels=train_real[target].astype(str).tolist(), **common
     )
