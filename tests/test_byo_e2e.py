@@ -9,10 +9,10 @@ folder, no lexicon, no other parameter: exactly
 
     dvc exp run -S base.dataset=wide_ed -S base.dataset_path=<absolute path>
 
-with every other setting at its default (two models, 200 narrated rows each), and the narratives
+with every other setting at its default (two models, 100 narrated rows each), and the narratives
 come back with their `faithfulness_rate`, from the prompt and fact checker made from the spec.
-The slowest test of the suite: 15 minutes under `taskset -c 1` (22 when that core is shared), nearly
-all narration (400 notes on one thread); docs/data.md, "Bring your own ED data".
+The slowest test of the suite, nearly all narration (15 minutes on one CPU thread with 200 notes a
+model, before the default became 100); docs/data.md, "Bring your own ED data".
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ class NarrateParams(FrozenParams):
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
     prompt_format: Literal["completion", "chat"] = "completion"
     prompt_version: str = Field(default="v1", min_length=1)
-    n_rows: int = Field(default=200, ge=0)
+    n_rows: int = Field(default=100, ge=0)
     shard_size: int = Field(default=25, ge=1)
     request_concurrency: int = Field(default=0, ge=0)
     retries: int = Field(default=3, ge=1)
