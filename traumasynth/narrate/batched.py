@@ -118,7 +118,11 @@ class BatchedDecoder:
         params.n_threads = self._n_threads
         params.n_threads_batch = self._n_threads
         params.kv_unified = True  # the prefix is stored once and attended by every slot
-        params.swa_full = True
+        # Sliding-window layers (Gemma 3: 5 of 6) keep only their window's cells, so their attention
+        # reads fewer cells than the full cache; cells outside the window are masked either way.
+        # 48 rows, 16 sequences, 2 cores: 89 -> 97 tokens/s, 51.4 tokens a note both ways. A separate
+        # cache per sequence (kv_unified off) was slower: 92.
+        params.swa_full = False
         params.offload_kqv = self._offload
         params.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_DISABLED  # as llama_cpp.Llama's default
         params.no_perf = True
