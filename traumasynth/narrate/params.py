@@ -77,7 +77,7 @@ class NarrateParams(FrozenParams):
     prompt_format: Literal["completion", "chat"] = "completion"
     prompt_version: str = Field(default="v1", min_length=1)
     n_rows: int = Field(default=100, ge=0)
-    shard_size: int = Field(default=25, ge=1)
+    shard_size: int = Field(default=100, ge=1)
     request_concurrency: int = Field(default=0, ge=0)
     retries: int = Field(default=3, ge=1)
     request_timeout_s: float = Field(default=120.0, gt=0)
