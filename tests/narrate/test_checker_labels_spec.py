@@ -10,13 +10,10 @@ A labelled set of another dataset plugs in by adding a line to ``SETS`` (skipped
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import REPO
+from tests.narrate.checker_figures import assert_committed, detail
 from traumasynth.narrate.checker_score import CheckerScore, load_labelled, score_hand_and_spec
 from traumasynth.spec import load_spec
 
@@ -43,21 +40,13 @@ def scored(request: pytest.FixtureRequest) -> tuple[str, dict[str, CheckerScore]
 def test_spec_checker_recall_is_within_five_points_of_the_hand_lexicon(scored):
     dataset, scores = scored
     hand, spec = scores["hand"], scores["spec"]
-    detail = f"\n{spec.table()}\nmisses: {spec.misses}\nfalse alarms: {spec.false_alarms}"
     assert hand.overall.recall is not None and spec.overall.recall is not None
-    assert spec.overall.recall >= hand.overall.recall - RECALL_GAP, detail
-    assert spec.overall.precision is not None and spec.overall.precision >= MIN_PRECISION[dataset], detail
+    assert spec.overall.recall >= hand.overall.recall - RECALL_GAP, detail(spec)
+    assert spec.overall.precision is not None and spec.overall.precision >= MIN_PRECISION[dataset], detail(spec)
 
 
 def test_measured_figures_are_the_committed_ones(scored):
     dataset, scores = scored
-    path = REPO / "metrics" / "checker" / f"{dataset}_spec.json"
     measured = scores["spec"].to_json(dataset=dataset, lexicon="spec")
-    if os.environ.get("TRAUMASYNTH_WRITE_CHECKER_METRICS") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(measured, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    committed = json.loads(Path(path).read_text(encoding="utf-8")) if path.is_file() else None
-    assert committed == measured, (
-        f"{path.relative_to(REPO)} is not what the spec's checker now measures. If the change is deliberate, "
-        "rewrite it: TRAUMASYNTH_WRITE_CHECKER_METRICS=1 pytest tests/narrate/test_checker_labels_spec.py"
-    )
+    path = REPO / "metrics" / "checker" / f"{dataset}_spec.json"
+    assert_committed(measured, path, test_file="tests/narrate/test_checker_labels_spec.py")
