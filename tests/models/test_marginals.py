@@ -98,6 +98,28 @@ def test_dp_release_is_charged_and_calibrated(
     assert exact_model.train_result is not None and exact_model.train_result.epsilon is None
 
 
+def test_indicators_ride_in_their_numeric_slot(exact_model: MarginalsSynthesizer, sim_4000: pd.DataFrame) -> None:
+    """A missing indicator is one more cell of its column's numeric histogram, not a histogram of its own."""
+    enc = exact_model.encoder.encode(sim_4000)
+    released = exact_model._true_counts(enc)
+    n_indicators = sum(name.endswith(".__missing__") for name in exact_model.encoder.cat_names)
+    assert n_indicators > 0
+    n_slots = exact_model.encoder.n_num + exact_model.encoder.n_cat
+    assert exact_model.n_released == len(released) == n_slots - n_indicators
+    # sensitivity sqrt(S): every row adds exactly 1 to each released histogram
+    for block in released:
+        assert block.sum() == len(sim_4000)
+    # the indicator's counts are read back off the extra cell, exactly
+    cats = exact_model.network.cat_counts
+    for j, name in enumerate(exact_model.encoder.cat_names):
+        if name.endswith(".__missing__"):
+            column = name.removesuffix(".__missing__")
+            for k, cls in enumerate(exact_model.encoder.classes):
+                rows = sim_4000.loc[sim_4000["mechanism"] == cls, column]
+                assert float(cats[k, j, 1]) == rows.isna().sum()
+                assert float(cats[k, j, 0]) == rows.notna().sum()
+
+
 def test_projection_and_shrinkage_keep_totals() -> None:
     v = np.array([[5.0, -3.0, 2.0, -1.0], [-2.0, -1.0, 0.5, 0.0]])
     p = project_nonnegative(v)
