@@ -64,6 +64,8 @@ class NarratorBackend(Protocol):
     """What the runner needs from a backend."""
 
     name: str
+    #: Seconds spent waiting for another narration on this machine's CPU (not narrating).
+    lock_wait_seconds: float
 
     def generate(self, requests: Sequence[Request], *, sampling: Sampling) -> list[Generation]:
         """One generation per request, in the same order."""
@@ -116,6 +118,7 @@ class LlamaCppBackend:
     """
 
     name = "llama_cpp"
+    lock_wait_seconds = 0.0
 
     def __init__(
         self,
@@ -223,7 +226,8 @@ class LlamaCppBackend:
         tokens = [self._check_fits(r.prompt, sampling.max_tokens) for r in requests]
         if self._on_gpu:
             return self._generate(requests, tokens, sampling)
-        with cpu_narration():  # one CPU narration at a time on this machine (narrate/cpu_lock.py)
+        with cpu_narration() as waited:  # one CPU narration at a time on this machine (narrate/cpu_lock.py)
+            self.lock_wait_seconds += waited
             return self._generate(requests, tokens, sampling)
 
     def _generate(
@@ -294,6 +298,7 @@ class ServerBackend:
     """
 
     name = "server"
+    lock_wait_seconds = 0.0  # servers take no CPU lock
 
     def __init__(
         self,
