@@ -12,7 +12,7 @@ import yaml
 
 from traumasynth.errors import ModelMismatchError, NotFittedError, SchemaError
 from traumasynth.models import get_synthesizer
-from traumasynth.models.marginals import MarginalsSynthesizer, project_nonnegative, shrink_to_pooled
+from traumasynth.models.marginals import MarginalsConfig, MarginalsSynthesizer, project_nonnegative, shrink_to_pooled
 from traumasynth.privacy.histogram import gaussian_epsilon
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
@@ -118,6 +118,30 @@ def test_indicators_ride_in_their_numeric_slot(exact_model: MarginalsSynthesizer
                 rows = sim_4000.loc[sim_4000["mechanism"] == cls, column]
                 assert float(cats[k, j, 1]) == rows.isna().sum()
                 assert float(cats[k, j, 0]) == rows.notna().sum()
+
+
+@pytest.mark.parametrize("probe_share", [None, 0.2])
+def test_probe_then_weighted_release_spends_one_releases_budget(
+    exact_model: MarginalsSynthesizer, probe_share: float | None
+) -> None:
+    """The two releases' precisions add up to one Gaussian release's mu^2, and favour the telling histogram."""
+    rng = np.random.default_rng(0)
+    telling = np.array([[900.0, 50, 50], [50, 900, 50], [50, 50, 900]])  # differs by class
+    flat = np.full((3, 3), 333.0)  # the same in every class
+    true = [telling, flat, flat.copy(), flat.copy()]
+    model = MarginalsSynthesizer(spec=exact_model.spec, config=MarginalsConfig(probe_share=probe_share))
+    noise_multiplier = 2.0
+    residuals = []
+    for _ in range(200):
+        noisy, sigmas = model._noisy_counts(true, noise_multiplier=noise_multiplier, rng=rng)
+        # Gaussian DP: each histogram's precision 1/sigma_j^2 is its share of mu^2; they add to one release's
+        assert sum(1 / sd**2 for sd in sigmas) == pytest.approx(1 / noise_multiplier**2, rel=1e-9)
+        residuals += [((n - t) / sd).ravel() for n, t, sd in zip(noisy, true, sigmas, strict=True)]
+    assert np.concatenate(residuals).std() == pytest.approx(1.0, abs=0.05)  # the sigmas are the noise added
+    if probe_share is None:
+        assert len(set(sigmas)) == 1
+    else:
+        assert sigmas[0] < min(sigmas[1:])  # the histogram that tells the classes apart is measured best
 
 
 def test_projection_and_shrinkage_keep_totals() -> None:

@@ -3,9 +3,12 @@
 A release of a synthesizer reads the training rows through up to three Gaussian mechanisms:
 
 - the **class histogram** of the sampling stage (L2 sensitivity 1),
-- the **marginal prior**: class-conditional histograms of every encoded slot, released once
-  (L2 sensitivity ``sqrt(S)`` for ``S`` slots); the ``marginals`` model is this release, and
-  the VAE and DDPM offset their logits by it (``traumasynth.models.sgd``),
+- the **marginal prior**: class-conditional histograms of every encoded slot, released with
+  the Gaussian-DP ``mu`` of one Gaussian release at noise multiplier ``prior_noise`` (L2
+  sensitivity ``sqrt(S)`` for ``S`` histograms; spent as a probe then a weighted release,
+  which compose to the same ``mu``: ``traumasynth.models.marginals``); the ``marginals``
+  model is this release, and the VAE and DDPM offset their logits by it
+  (``traumasynth.models.sgd``),
 - **DP-SGD** (Poisson-subsampled Gaussian steps), for the networks.
 
 The user sets the total ε and δ (``train_dp_tabular.epsilon``, ``delta``). The plan:
