@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # Stage commands in dvc.yaml call `python`: make it the project's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup setup-dev repro test lint bench bench-train bench-server audit browser plots-template clean
+.PHONY: setup setup-dev peers repro test lint bench bench-train bench-server audit browser plots-template clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ setup: $(VENV)/.installed
 
 setup-dev: $(VENV)/.installed-dev
 
+# The peers (SDV, smartnoise-synth) live in their own environment (docs/peers-and-sweeps.md);
+# about a minute from the package registry. `make test` builds it so the peers' real fits are
+# tested; without a registry their tests skip, saying so.
+PEERS := .venv-peers
+$(PEERS)/.installed: peers/requirements.txt
+	@{ $(PYTHON) -m venv $(PEERS) && $(PEERS)/bin/pip install --quiet -r peers/requirements.txt && touch $@; } \
+	  || echo "could not build $(PEERS): the peers' tests will be skipped"
+
+peers: $(PEERS)/.installed
+
 repro: setup
 	dvc repro
 
@@ -35,7 +45,7 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not found and cannot install it: the browser tests will be skipped"; fi; }
 
-test: setup-dev browser
+test: setup-dev browser peers
 	$(BIN)/pytest
 
 lint: setup-dev
