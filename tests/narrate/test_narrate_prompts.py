@@ -47,20 +47,6 @@ def test_completion_prompts_share_a_byte_identical_prefix(sim_rows: pd.DataFrame
     assert template.render(row, prompt_format="completion").note_prefix == opening
 
 
-def test_completion_header_leaves_out_what_the_opening_states(sim_rows: pd.DataFrame) -> None:
-    """Age, sex and mechanism open the note: the completion header does not repeat them; chat keeps them."""
-    template = load_prompt(prompts_dir=PROMPTS, dataset="ed_trauma_sim", version="v1")
-    row = sim_rows.iloc[0].to_dict()
-    full, short = template.header(row), template.header(row, completion=True)
-    assert full.startswith(template.opening(row))  # the opening's fields head the full header ...
-    assert full.endswith(short) and template.opening(row) not in short  # ... and only they are left out
-    text = template.render(row, prompt_format="completion").text
-    assert text is not None and text.endswith(f"Facts: {short}\nNote: {template.opening(row)}")
-    assert "Facts: " in template.completion_prefix and "Facts: 34-year-old" not in template.completion_prefix
-    messages = template.render(row, prompt_format="chat").messages
-    assert messages is not None and messages[-1]["content"] == f"Facts: {full}"
-
-
 def test_chat_prompt_alternates_examples_then_the_row(sim_rows: pd.DataFrame) -> None:
     template = load_prompt(prompts_dir=PROMPTS, dataset="ed_trauma_sim", version="v1")
     messages = template.render(sim_rows.iloc[0].to_dict(), prompt_format="chat").messages
