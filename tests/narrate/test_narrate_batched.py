@@ -11,6 +11,7 @@ import pytest
 from tests.narrate.conftest import fast_params
 from traumasynth.errors import ParamsError
 from traumasynth.narrate import (
+    Generation,
     LlamaCppBackend,
     NarrationJob,
     Prompt,
@@ -135,3 +136,59 @@ def test_threads_never_exceed_the_available_cores() -> None:
     assert resolve_threads(0) == cores
     assert resolve_threads(cores + 5) == cores
     assert resolve_threads(1) == 1
+
+
+def test_the_prefix_state_saved_on_disk_gives_the_same_texts_and_a_bad_file_is_replaced(
+    model_path: Path, prompts: list[Prompt], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRAUMASYNTH_PROMPT_CACHE", str(tmp_path))
+    requests = [Request(p, seed=40 + i) for i, p in enumerate(prompts[:3])]
+
+    def run() -> tuple[str, list[str]]:
+        llm = LlamaCppBackend(model_path=model_path, n_ctx=1024, n_threads=1, n_gpu_layers=0, seed=1, parallel=2)
+        try:
+            texts = [g.text for g in llm.generate(requests, sampling=VARIED)]
+            assert llm._batched is not None
+            return llm._batched.prefix_source, texts
+        finally:
+            llm.close()
+
+    source, first = run()
+    (saved,) = tmp_path.glob("*.kv")
+    assert source == "evaluated" and saved.stat().st_size > 0
+    assert run() == ("disk", first)  # a later run loads the state and writes the same notes
+    saved.write_bytes(b"not a llama.cpp state")
+    assert run() == ("evaluated", first)  # refused, evaluated again ...
+    assert saved.stat().st_size > 100  # ... and saved again
+
+
+def test_follow_ups_run_in_the_same_batch_with_their_own_seed(
+    batched: LlamaCppBackend, prompts: list[Prompt], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert batched._batched is not None
+    calls: list[int] = []
+    generate = batched._batched.generate
+    monkeypatch.setattr(batched._batched, "generate", lambda *a, **k: calls.append(1) or generate(*a, **k))
+    seen: list[tuple[int, str]] = []
+
+    def follow_up(i: int, gen: Generation) -> Request | None:
+        seen.append((i, gen.text))
+        return Request(prompts[i], seed=900 + i) if i % 2 == 0 and sum(j == i for j, _ in seen) == 1 else None
+
+    batched.generate_until_done(
+        [Request(p, seed=60 + i) for i, p in enumerate(prompts)], sampling=VARIED, follow_up=follow_up
+    )
+    assert calls == [1]  # one batch: the retries did not wait for a round of their own
+    assert sorted(i for i, _ in seen) == [0, 0, 1, 2, 2, 3, 4, 4]
+    for i in (0, 2, 4):  # a retry is a new candidate (another seed), not the first one again
+        first, retry = [t for j, t in seen if j == i]
+        assert first != retry and retry
+
+
+def test_a_follow_up_that_does_not_share_the_prefix_is_refused(batched: LlamaCppBackend, prompts: list[Prompt]) -> None:
+    with pytest.raises(ValueError, match="shared prefix"):
+        batched.generate_until_done(
+            [Request(p, seed=1) for p in prompts[:2]],
+            sampling=SHORT,
+            follow_up=lambda i, gen: Request(Prompt(text="Facts: fall\nNote:"), seed=2) if i == 0 else None,
+        )

@@ -34,6 +34,28 @@ def test_header_renders_coded_values_and_skips_missing() -> None:
     assert "GCS" not in header  # missing value: field left out
 
 
+def test_an_adult_header_leaves_out_unremarkable_vital_signs_and_a_child_keeps_them() -> None:
+    template = load_prompt(prompts_dir=PROMPTS, dataset="ed_trauma_sim", version="v1")
+    row = {"age": 40, "sex": "male", "mechanism": "fall", "gcs": 15, "sbp": 120, "heart_rate": 112,
+           "resp_rate": 20, "spo2": 95, "temperature": 38.4, "pain_score": 4}  # fmt: skip
+    # NEWS2's 0-point bands: GCS 15, SBP 111-219, RR 12-20 left out; HR 112, SpO2 95 %, 38.4 °C kept
+    assert template.header(row) == "40-year-old man, fall, HR 112, SpO2 95%, temp 38.4 °C, pain 4/10"
+    child = template.header({**row, "age": 6})
+    assert all(f in child for f in ("GCS 15", "SBP 120", "RR 20"))  # children's normal ranges differ: all shown
+
+
+def test_an_unremarkable_range_must_be_ordered(tmp_path: Path) -> None:
+    target = tmp_path / "ed_trauma_sim" / "v1"
+    target.mkdir(parents=True)
+    for f in (PROMPTS / "ed_trauma_sim" / "v1").iterdir():
+        (target / f.name).write_bytes(f.read_bytes())
+    config = yaml.safe_load((target / "template.yaml").read_text())
+    config["unremarkable"]["sbp"] = [219, 111]
+    (target / "template.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(ParamsError, match="unremarkable"):
+        load_prompt(prompts_dir=tmp_path, dataset="ed_trauma_sim", version="v1")
+
+
 def test_completion_prompts_share_a_byte_identical_prefix(sim_rows: pd.DataFrame, sim_spec: DatasetSpec) -> None:
     template = load_prompt(prompts_dir=PROMPTS, dataset="ed_trauma_sim", version="v1")
     template.check_spec(sim_spec)

@@ -17,7 +17,9 @@ import pytest
 from tests.narrate.conftest import PROMPTS, fast_params
 from traumasynth.errors import ParamsError
 from traumasynth.narrate import (
+    Generation,
     NarrationJob,
+    Prompt,
     Request,
     Sampling,
     ServerBackend,
@@ -89,8 +91,10 @@ def test_narrates_through_a_real_server(
 
 @pytest.mark.slow
 def test_prompt_longer_than_the_server_context_is_a_params_error(server_url: str, sim_rows: pd.DataFrame) -> None:
-    template = load_prompt(prompts_dir=PROMPTS, dataset="ed_trauma_sim", version="v1")  # ~1,700 tokens > 1,024
-    prompt = template.render(sim_rows.iloc[0].to_dict(), prompt_format="completion")
+    template = load_prompt(prompts_dir=PROMPTS, dataset="ed_trauma_sim", version="v1")
+    one = template.render(sim_rows.iloc[0].to_dict(), prompt_format="completion")
+    assert one.text is not None
+    prompt = Prompt(text=one.text * 2)  # ~2,000 tokens > the server's 1,024
     backend = ServerBackend(urls=[server_url], concurrency=1, retries=2, timeout_s=120)
     try:
         with pytest.raises(ParamsError, match="does not fit the context window"):
@@ -107,3 +111,27 @@ def test_concurrency_0_counts_one_request_per_server_without_props(server_url: s
         assert backend.concurrency == 2
     finally:
         backend.close()
+
+
+@pytest.mark.slow
+def test_a_follow_up_is_sent_as_soon_as_its_answer_arrives(
+    server_url: str, small_prompts: Path, sim_rows: pd.DataFrame
+) -> None:
+    template = load_prompt(prompts_dir=small_prompts, dataset="ed_trauma_sim", version="v1")
+    prompts = [template.render(r, prompt_format="completion") for r in sim_rows.head(2).to_dict(orient="records")]
+    seen: list[tuple[int, str]] = []
+
+    def follow_up(i: int, gen: Generation) -> Request | None:
+        seen.append((i, gen.text))
+        return Request(prompts[0], seed=900) if i == 0 and len([j for j, _ in seen if j == 0]) == 1 else None
+
+    backend = ServerBackend(urls=[server_url], concurrency=2, retries=2, timeout_s=120)
+    try:
+        backend.generate_until_done(
+            [Request(p, seed=1) for p in prompts], sampling=Sampling(16, 1.0, 0.95, ("\n",)), follow_up=follow_up
+        )
+    finally:
+        backend.close()
+    assert sorted(i for i, _ in seen) == [0, 0, 1]
+    first, retry = [t for i, t in seen if i == 0]
+    assert retry and retry != first  # the follow-up's own seed, not the first answer again

@@ -263,8 +263,10 @@ class MarginalsSynthesizer(Synthesizer):
 
         Args:
             enc: the encoded private rows.
-            noise_multiplier: Gaussian σ divided by the release's L2 sensitivity ``sqrt(S)``
-                (from the budget plan); ``None`` stores the exact counts (no DP, a reference only).
+            noise_multiplier: σ / ``sqrt(S)`` of one even release of the whole budget (from the
+                budget plan); with ``probe_share`` the same Gaussian-DP budget is spent as a probe
+                and a weighted release (``_noisy_counts``); ``None`` stores the exact counts (no
+                DP, a reference only).
             rng: the generator of the noise.
 
         Each (class, slot) row of noisy counts is then projected onto the non-negative vectors

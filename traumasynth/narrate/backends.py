@@ -19,15 +19,16 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from traumasynth.errors import NarratorUnavailableError, ParamsError
-from traumasynth.narrate.batched import BatchedDecoder
+from traumasynth.narrate.batched import BatchedDecoder, BatchResult
 from traumasynth.narrate.cpu_lock import cpu_narration
+from traumasynth.narrate.prompt_cache import PromptCache, default_dir, model_identity
 from traumasynth.narrate.prompts import Prompt
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,11 @@ class Generation:
     prompt_tokens: int
 
 
+#: Called with (request index, its generation); returns that row's next request (its next
+#: candidate), or None when the row is done.
+FollowUp = Callable[[int, Generation], "Request | None"]
+
+
 class NarratorBackend(Protocol):
     """What the runner needs from a backend."""
 
@@ -71,9 +77,24 @@ class NarratorBackend(Protocol):
         """One generation per request, in the same order."""
         ...
 
+    def generate_until_done(self, requests: Sequence[Request], *, sampling: Sampling, follow_up: FollowUp) -> None:
+        """Generate every request and each follow-up that ``follow_up`` asks for, until it asks for none."""
+        ...
+
     def close(self) -> None:
         """Free the model or the connections."""
         ...
+
+
+def generate_in_rounds(
+    backend: NarratorBackend, requests: Sequence[Request], *, sampling: Sampling, follow_up: FollowUp
+) -> None:
+    """``generate_until_done`` in rounds: each round is one ``generate`` call over the follow-ups of the last."""
+    pending = list(enumerate(requests))
+    while pending:
+        gens = backend.generate([r for _, r in pending], sampling=sampling)
+        follow = [(i, follow_up(i, gen)) for (i, _), gen in zip(pending, gens, strict=True)]
+        pending = [(i, nxt) for i, nxt in follow if nxt is not None]
 
 
 def _context_error(n_prompt: int | str, max_tokens: int, n_ctx: int | str) -> ParamsError:
@@ -179,6 +200,11 @@ class LlamaCppBackend:
                 n_seq=parallel,
                 n_threads=self.n_threads,
                 n_gpu_layers=n_gpu_layers,
+                prompt_cache=PromptCache(
+                    default_dir(),
+                    model=f"{model_identity(Path(model_path))}|llama-cpp-python {llama_cpp.__version__}|"
+                    f"gpu_layers={n_gpu_layers}",
+                ),
             )
             if parallel > 1
             else None
@@ -229,6 +255,49 @@ class LlamaCppBackend:
         with cpu_narration() as waited:  # one CPU narration at a time on this machine (narrate/cpu_lock.py)
             self.lock_wait_seconds += waited
             return self._generate(requests, tokens, sampling)
+
+    def generate_until_done(self, requests: Sequence[Request], *, sampling: Sampling, follow_up: FollowUp) -> None:
+        """See ``NarratorBackend.generate_until_done``.
+
+        With the batched decoder and completion prompts, a follow-up takes the next free slot
+        of the same batch as soon as its row's generation ends (no round of its own, so no
+        second half-empty batch); otherwise the follow-ups run in rounds.
+
+        Raises:
+            ParamsError: a prompt does not fit the context window.
+        """
+        if self._batched is None or any(r.prompt.text is None for r in requests):
+            generate_in_rounds(self, requests, sampling=sampling, follow_up=follow_up)
+            return
+        tokens = [self._check_fits(r.prompt, sampling.max_tokens) or [] for r in requests]
+
+        def on_result(i: int, res: BatchResult) -> tuple[list[int], int] | None:
+            nxt = follow_up(i, Generation(res.text, res.completion_tokens, res.prompt_tokens))
+            if nxt is None:
+                return None
+            if nxt.prompt.text is None:
+                raise ValueError("A follow-up of a completion prompt must be a completion prompt.")
+            return self._tokens(nxt.prompt.text), nxt.seed
+
+        def run() -> None:
+            assert self._batched is not None
+            self._batched.generate(
+                tokens,
+                [r.seed for r in requests],
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                stop=sampling.stop,
+                n_prefix=self._shared_tokens([r.prompt for r in requests]),
+                on_result=on_result,
+            )
+
+        if self._on_gpu:
+            run()
+            return
+        with cpu_narration() as waited:
+            self.lock_wait_seconds += waited
+            run()
 
     def _generate(
         self, requests: Sequence[Request], tokens: list[list[int] | None], sampling: Sampling
@@ -399,6 +468,26 @@ class ServerBackend:
         """
         futures = [self._pool.submit(self._one, r, sampling, next(self._next)) for r in requests]
         return [f.result() for f in futures]
+
+    def generate_until_done(self, requests: Sequence[Request], *, sampling: Sampling, follow_up: FollowUp) -> None:
+        """See ``NarratorBackend.generate_until_done``: a follow-up is sent as soon as its row's answer arrives.
+
+        Raises:
+            NarratorUnavailableError: a request failed on every try.
+            ParamsError: the server refused a prompt longer than its context.
+        """
+        pending = {self._pool.submit(self._one, r, sampling, next(self._next)): i for i, r in enumerate(requests)}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=pending.__getitem__):  # one order for answers that arrive together
+                    i = pending.pop(future)
+                    nxt = follow_up(i, future.result())
+                    if nxt is not None:
+                        pending[self._pool.submit(self._one, nxt, sampling, next(self._next))] = i
+        finally:
+            for future in pending:
+                future.cancel()
 
     def close(self) -> None:
         """Stop the request threads."""

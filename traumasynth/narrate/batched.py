@@ -27,6 +27,7 @@ from typing import Any
 from llama_cpp._utils import suppress_stdout_stderr
 
 from traumasynth.errors import NarratorUnavailableError
+from traumasynth.narrate.prompt_cache import PromptCache
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +86,21 @@ class BatchedDecoder:
         n_seq: sequences in flight at once.
         n_threads: CPU threads for generation and prompt processing.
         n_gpu_layers: >0 or -1 when layers live on a GPU (the KV cache then goes there too).
+        prompt_cache: where the shared prefix's KV state is saved for later runs (None: kept in
+            memory only).
     """
 
-    def __init__(self, *, llama_cpp: Any, model: Any, vocab: Any, n_seq: int, n_threads: int, n_gpu_layers: int):
+    def __init__(
+        self,
+        *,
+        llama_cpp: Any,
+        model: Any,
+        vocab: Any,
+        n_seq: int,
+        n_threads: int,
+        n_gpu_layers: int,
+        prompt_cache: PromptCache | None = None,
+    ):
         self._ll = llama_cpp
         self._model = model
         self._vocab = vocab
@@ -99,6 +112,9 @@ class BatchedDecoder:
         self._batch: Any = None
         self._prefix: list[int] = []
         self._prefix_state: Any = None
+        self._prompt_cache = prompt_cache
+        #: How the prefix's state was last obtained: "evaluated", "disk" or "memory" (tests, logs).
+        self.prefix_source = ""
         self._piece = ctypes.create_string_buffer(256)
 
     # -- context and cache -------------------------------------------------------------------
@@ -169,32 +185,67 @@ class BatchedDecoder:
     def _set_prefix(self, prefix: list[int]) -> None:
         """Make the cache hold exactly ``prefix``, in sequence 0.
 
-        The prefix is evaluated once and its KV state saved; every call then empties the
-        cache and loads that state (a memory copy). A loaded state and a freshly evaluated one
-        give logits that differ in their last bits, so even the first call loads it: every
-        call starts from the same cache, whatever ran before, and the same requests give the
-        same texts.
+        The prefix's KV state is read from the prompt cache on disk, or else evaluated once,
+        saved in memory and on disk; every call then empties the cache and loads that state (a
+        memory copy). A loaded state and a freshly evaluated one give logits that differ in
+        their last bits, so even the first call loads it: every call starts from the same
+        cache, whatever ran before or wherever the state came from, and the same requests give
+        the same texts.
         """
         ll, mem = self._ll, self._memory()
         ll.llama_memory_clear(mem, True)
         if not prefix:
             self._prefix, self._prefix_state = [], None
             return
+        source = "memory"
         if prefix != self._prefix:
-            self._prefix, self._prefix_state = list(prefix), None
-            self._eval_prefix(prefix)
-            size = ll.llama_state_seq_get_size(self._ctx, 0)
-            state = (ctypes.c_uint8 * size)()
-            if ll.llama_state_seq_get_data(self._ctx, state, size, 0) == size:
-                self._prefix_state = state
-            else:
-                logger.warning("llama.cpp could not save the prompt prefix: it is evaluated again for each batch")
-            ll.llama_memory_clear(mem, True)
-        state = self._prefix_state
-        if state is not None and ll.llama_state_seq_set_data(self._ctx, state, len(state), 0) == len(state):
+            self._prefix, self._prefix_state = list(prefix), self._state_from_disk(prefix)
+            source = "disk"
+            if self._prefix_state is None:
+                self._prefix_state = self._evaluated_state(prefix)
+                source = "evaluated"
+        if self._load_state():
+            self.prefix_source = source
             return
+        if source == "disk":
+            logger.info("llama.cpp refused the saved prompt state: evaluating the prefix again")
+            ll.llama_memory_clear(mem, True)
+            self._prefix_state = self._evaluated_state(prefix)  # saved again, over the refused file
+            if self._load_state():
+                self.prefix_source = "evaluated"
+                return
         ll.llama_memory_clear(mem, True)
         self._eval_prefix(prefix)
+        self.prefix_source = "evaluated"
+
+    def _load_state(self) -> bool:
+        state = self._prefix_state
+        return state is not None and self._ll.llama_state_seq_set_data(self._ctx, state, len(state), 0) == len(state)
+
+    def _context_key(self) -> str:
+        """What besides the model and the tokens shapes a saved state: this context's layout."""
+        return f"ctx={self._ctx_size} seq={self.n_seq} ubatch={min(512, self._ctx_size)} unified swa=window"
+
+    def _state_from_disk(self, prefix: list[int]) -> Any:
+        if self._prompt_cache is None:
+            return None
+        data = self._prompt_cache.load(prefix, context=self._context_key())
+        return None if data is None else (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+
+    def _evaluated_state(self, prefix: list[int]) -> Any:
+        """Evaluate ``prefix`` into sequence 0 and return its saved KV state (None if llama.cpp cannot save it)."""
+        ll = self._ll
+        self._eval_prefix(prefix)
+        size = ll.llama_state_seq_get_size(self._ctx, 0)
+        state = (ctypes.c_uint8 * size)()
+        ok = ll.llama_state_seq_get_data(self._ctx, state, size, 0) == size
+        ll.llama_memory_clear(self._memory(), True)
+        if not ok:
+            logger.warning("llama.cpp could not save the prompt prefix: it is evaluated again for each batch")
+            return None
+        if self._prompt_cache is not None:
+            self._prompt_cache.save(prefix, bytes(state), context=self._context_key())
+        return state
 
     def _eval_prefix(self, prefix: list[int]) -> None:
         step = self._ctx_size
@@ -236,7 +287,7 @@ class BatchedDecoder:
         top_p: float,
         stop: Sequence[str],
         n_prefix: int | None = None,
-        on_done: Callable[[], None] | None = None,
+        on_result: Callable[[int, BatchResult], tuple[list[int], int] | None] | None = None,
     ) -> list[BatchResult]:
         """One completion per tokenized prompt, in order.
 
@@ -250,10 +301,15 @@ class BatchedDecoder:
             n_prefix: tokens every prompt shares that are evaluated once (None: their longest
                 common prefix). Give the same value for every call that shares the few-shot
                 block, so its cached state is reused rather than evaluated again.
-            on_done: called once per finished sequence (progress).
+            on_result: called with (prompt index, result) as each sequence finishes; it may
+                return a follow-up (prompt tokens, seed) for the same index (the row's next
+                candidate), which takes the next free slot before any waiting prompt, so a
+                retry runs while the batch is still full rather than in a round of its own.
+                The returned list then holds each index's last result.
 
         Raises:
             NarratorUnavailableError: llama.cpp could not allocate or decode.
+            ValueError: a follow-up does not start with the shared prefix.
         """
         if not prompts:
             return []
@@ -264,7 +320,7 @@ class BatchedDecoder:
         self._ensure_context(n_pre + self.n_seq * longest + _CTX_ROUND)
         stops = [s.encode("utf-8") for s in stop if s]
         results: list[BatchResult | None] = [None] * len(prompts)
-        queue = deque(range(len(prompts)))
+        queue: deque[tuple[int, list[int], int]] = deque((i, list(p), seeds[i]) for i, p in enumerate(prompts))
         free = list(range(self.n_seq, 0, -1))  # pop() hands out the lowest free sequence id first
         active: list[_Slot] = []
         mem = None
@@ -273,11 +329,11 @@ class BatchedDecoder:
             mem = self._memory()
             while queue or active:
                 while queue and free:
-                    i = queue.popleft()
+                    i, tokens, seed = queue.popleft()
                     seq = free.pop()
                     self._ll.llama_memory_seq_cp(mem, 0, seq, -1, -1)
-                    sampler = self._sampler(seed=seeds[i], temperature=temperature, top_p=top_p)
-                    active.append(_Slot(seq, i, sampler, len(prompts[i]), n_pre, list(prompts[i][n_pre:])))
+                    sampler = self._sampler(seed=seed, temperature=temperature, top_p=top_p)
+                    active.append(_Slot(seq, i, sampler, len(tokens), n_pre, tokens[n_pre:]))
                 active.sort(key=lambda s: s.seq)  # a fixed batch layout: same requests, same batch
                 entries: list[tuple[int, int, int, bool]] = []
                 for slot in active:
@@ -293,16 +349,26 @@ class BatchedDecoder:
                     if not done:
                         still.append(slot)
                         continue
-                    results[slot.index] = BatchResult(text, len(slot.tokens), slot.n_prompt)
+                    result = results[slot.index] = BatchResult(text, len(slot.tokens), slot.n_prompt)
                     self._release(slot, mem)
                     free.append(slot.seq)
                     free.sort(reverse=True)
-                    if on_done is not None:
-                        on_done()
+                    follow = on_result(slot.index, result) if on_result is not None else None
+                    if follow is not None:
+                        tokens, seed = follow
+                        if (
+                            tokens[:n_pre] != prompts[0][:n_pre]
+                            or not n_pre < len(tokens) <= n_pre + longest - max_tokens
+                        ):
+                            raise ValueError(
+                                "A follow-up must start with the shared prefix, no longer than the longest prompt."
+                            )
+                        queue.appendleft((slot.index, list(tokens), seed))
                 active = still
         except BaseException:
             for slot in active:
-                self._ll.llama_sampler_free(slot.sampler)
+                if slot.sampler is not None:  # a finished slot's sampler is already freed
+                    self._ll.llama_sampler_free(slot.sampler)
             self._ll.llama_memory_clear(self._memory(), True)
             raise
         return [r for r in results if r is not None]
@@ -324,6 +390,7 @@ class BatchedDecoder:
     def _release(self, slot: _Slot, mem: Any) -> None:
         self._ll.llama_memory_seq_rm(mem, slot.seq, -1, -1)
         self._ll.llama_sampler_free(slot.sampler)
+        slot.sampler = None
 
     def close(self) -> None:
         """Free the context and its KV cache (the model belongs to the caller)."""

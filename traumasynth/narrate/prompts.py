@@ -3,7 +3,8 @@
 A version folder holds:
 
 - ``template.yaml``: how a row becomes a one-line fact header (``fields``, ``values``,
-  ``child_values``, ``separator``) and how examples and the query are laid out
+  ``child_values``, ``separator``; ``unremarkable``: ranges of numeric columns whose values an
+  adult's header leaves out) and how examples and the query are laid out
   (``example_format``, ``query_format``, ``chat_user_format``, ``stop``);
 - ``examples.yaml``: hand-written few-shot notes, each with the facts it was written from;
 - ``completion.txt``: the opening of the completion prompt (base models), with ``{examples}``;
@@ -24,7 +25,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from traumasynth.errors import ParamsError, SpecError
 from traumasynth.spec import DatasetSpec
@@ -49,6 +50,15 @@ class _TemplateConfig(BaseModel):
     opening: str | None = None
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     child_values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    unremarkable: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    @field_validator("unremarkable")
+    @classmethod
+    def _ordered(cls, ranges: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for column, (low, high) in ranges.items():
+            if low > high:
+                raise ValueError(f"unremarkable range of {column} is [{low}, {high}]: write it as [low, high]")
+        return ranges
 
 
 class _Example(BaseModel):
@@ -159,10 +169,17 @@ class PromptTemplate:
                 else:
                     value = value.item() if hasattr(value, "item") else value
                 shown[c] = value
-            if any(v == "" for v in shown.values()):
+            if any(v == "" for v in shown.values()) or (not child and self._unremarkable(row, cols)):
                 continue
             parts.append(field.format(**shown))
         return parts
+
+    def _unremarkable(self, row: Mapping[str, Any], cols: list[str]) -> bool:
+        """Whether every column of a field has an ``unremarkable`` range and the row's value lies in it."""
+        ranges = self._cfg.unremarkable
+        if not cols or any(c not in ranges for c in cols):
+            return False
+        return all(ranges[c][0] <= float(row[c]) <= ranges[c][1] for c in cols)
 
     def opening(self, row: Mapping[str, Any]) -> str:
         """The note's first words written from ``row`` (template field ``opening``), or "" without one.

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from traumasynth.errors import DataError
 from traumasynth.io import write_json_atomic, write_parquet_atomic
-from traumasynth.narrate.backends import NarratorBackend, Request, Sampling
+from traumasynth.narrate.backends import Generation, NarratorBackend, Request, Sampling
 from traumasynth.narrate.factcheck import FactCheck, check_narrative
 from traumasynth.narrate.facts import Lexicon
 from traumasynth.narrate.params import NarrateParams
@@ -136,32 +136,35 @@ def _checked(text: str, row: dict[str, Any], job: NarrationJob) -> Repaired | No
 def _narrate_batch(
     rows: list[dict[str, Any]], ids: list[str], *, job: NarrationJob, backend: NarratorBackend, sampling: Sampling
 ) -> list[dict[str, Any]]:
-    """Narrate a few rows: up to n_candidates rounds, each round only for rows not yet good enough.
+    """Narrate a few rows: up to n_candidates candidates a row, a next one only while the row is not good enough.
 
-    Each candidate is repaired (contradicted clauses cut) before it is ranked, so a round is
-    repeated only for rows whose repaired note still omits or contradicts a fact.
+    Each candidate is repaired (contradicted clauses cut) before it is ranked, so a row gets
+    another candidate only when its repaired note still omits or contradicts a fact. The
+    backend starts that candidate as soon as the last one is checked (``generate_until_done``).
     """
     p = job.params
     prompts = [job.template.render(r, prompt_format=p.prompt_format) for r in rows]
     best: list[tuple[str, Repaired | None, int] | None] = [None] * len(rows)
     tried = [0] * len(rows)
     tokens = [0] * len(rows)
-    for k in range(p.n_candidates):
-        todo = [i for i in range(len(rows)) if (kept := best[i]) is None or not _good_enough(_check_of(kept[1]))]
-        if not todo:
-            break
-        seeds = {i: candidate_seed(job.seed, ids[i], k) for i in todo}
-        gens = backend.generate([Request(prompts[i], seeds[i]) for i in todo], sampling=sampling)
-        for i, gen in zip(todo, gens, strict=True):
-            text = _continued(prompts[i].note_prefix, gen.text)
-            tried[i] += 1
-            tokens[i] += gen.completion_tokens
-            result = _checked(text, rows[i], job)
-            current = best[i]
-            if current is None or (
-                result is not None and current[1] is not None and result.check.rank() < current[1].check.rank()
-            ):
-                best[i] = (result.text if result is not None else text, result, seeds[i])
+
+    def follow_up(i: int, gen: Generation) -> Request | None:
+        text = _continued(prompts[i].note_prefix, gen.text)
+        seed = candidate_seed(job.seed, ids[i], tried[i])
+        tried[i] += 1
+        tokens[i] += gen.completion_tokens
+        result = _checked(text, rows[i], job)
+        current = best[i]
+        if current is None or (
+            result is not None and current[1] is not None and result.check.rank() < current[1].check.rank()
+        ):
+            best[i] = current = (result.text if result is not None else text, result, seed)
+        if tried[i] >= p.n_candidates or _good_enough(_check_of(current[1])):
+            return None
+        return Request(prompts[i], candidate_seed(job.seed, ids[i], tried[i]))
+
+    first = [Request(prompts[i], candidate_seed(job.seed, ids[i], 0)) for i in range(len(rows))]
+    backend.generate_until_done(first, sampling=sampling, follow_up=follow_up)
     out: list[dict[str, Any]] = []
     core = job.lexicon.core_facts if job.lexicon is not None else ()
     for i, kept in enumerate(best):
@@ -249,7 +252,7 @@ def _run_shards(
     for n, shard in enumerate(shards):
         if shard is not None:
             continue
-        t0, waited = time.perf_counter(), backend.lock_wait_seconds
+        t0, waited_before = time.perf_counter(), backend.lock_wait_seconds
         start, stop = n * size, min((n + 1) * size, len(records))
         out: list[dict[str, Any]] = []
         for s in range(start, stop, step):
@@ -258,7 +261,7 @@ def _run_shards(
             bar.update(e - s)
         frame = pd.DataFrame(out)
         # narration time only: the wait for another narration's turn on the CPU is not this shard's
-        waited = backend.lock_wait_seconds - waited
+        waited = backend.lock_wait_seconds - waited_before
         frame["seconds"] = (time.perf_counter() - t0 - waited) / len(frame)
         frame = frame[list(OUTPUT_COLUMNS)]
         write_parquet_atomic(frame, _shard_path(shard_dir, n))
