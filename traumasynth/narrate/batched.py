@@ -113,7 +113,7 @@ class BatchedDecoder:
         self._prefix: list[int] = []
         self._prefix_state: Any = None
         self._prompt_cache = prompt_cache
-        #: How the prefix's state was last obtained: "evaluated", "disk" or "memory" (tests, logs).
+        #: How the prefix's state was last obtained: "evaluated", "disk" or "memory".
         self.prefix_source = ""
         self._piece = ctypes.create_string_buffer(256)
 
@@ -309,7 +309,8 @@ class BatchedDecoder:
 
         Raises:
             NarratorUnavailableError: llama.cpp could not allocate or decode.
-            ValueError: a follow-up does not start with the shared prefix.
+            ValueError: a follow-up does not start with the shared prefix, or is longer than the
+                longest prompt (the KV cache is sized for those).
         """
         if not prompts:
             return []

@@ -7,8 +7,9 @@ version and hash, lexicon, seed, generation params, input rows) keeps every fini
 and narrates only the rest. Any other fingerprint clears the shards first. Each candidate's
 seed is derived from (seed, row id, candidate index), and the batched in-process backend
 starts every call from the same KV cache, so a resumed run writes the same bytes as an
-uninterrupted one. With ``narrate.parallel > 1`` a round of a shard is one ``generate`` call
-over all its rows, so the backend's slots stay full.
+uninterrupted one. With ``narrate.parallel > 1`` (or a server backend) a shard's rows and the
+further candidates of those that need one are one ``generate_until_done`` call, so the
+backend's slots stay full.
 """
 
 from __future__ import annotations
