@@ -97,6 +97,17 @@ def test_template_naming_an_unknown_column_is_refused(
         template.check_spec(sim_spec)
 
 
+def test_an_unremarkable_range_for_a_category_is_refused(small_prompts: Path, sim_spec: DatasetSpec) -> None:
+    template = load_prompt(prompts_dir=small_prompts, dataset="ed_trauma_sim", version="v1")
+    template.check_spec(sim_spec)  # the real ranges are all for numeric columns
+    config = yaml.safe_load((small_prompts / "ed_trauma_sim" / "v1" / "template.yaml").read_text())
+    assert set(config["unremarkable"]) == {"gcs", "sbp", "heart_rate", "resp_rate", "spo2", "temperature"}
+    bad = template._cfg.model_copy(update={"unremarkable": {**config["unremarkable"], "sex": [0, 1]}})
+    template._cfg = bad
+    with pytest.raises(SpecError, match=r"\['sex'\], which are not numeric"):
+        template.check_spec(sim_spec)
+
+
 def test_neiss_header_uses_coder_age_and_sex() -> None:
     from tests.conftest import DATASETS
     from traumasynth.spec import load_spec

@@ -204,7 +204,7 @@ class PromptTemplate:
         return Prompt(messages=(*self._chat_prefix, user))
 
     def check_spec(self, spec: DatasetSpec) -> None:
-        """Raise SpecError if the template names a column the dataset does not model."""
+        """Raise SpecError if the template names a column the dataset does not model, or a range for a non-number."""
         modelled = {c.name for c in spec.modelled_columns}
         unknown = [c for c in self.columns if c not in modelled]
         if unknown:
@@ -212,6 +212,13 @@ class PromptTemplate:
                 f"Prompt template {self.directory} uses column(s) {unknown} that dataset '{spec.name}' does not "
                 f"model (modelled: {sorted(modelled)}). Fix the template's `fields` or use the prompt version "
                 f"written for this dataset."
+            )
+        numeric = {c.name for c in spec.modelled_columns if c.kind in ("integer", "continuous")}
+        not_numeric = sorted(c for c in self._cfg.unremarkable if c not in numeric)
+        if not_numeric:
+            raise SpecError(
+                f"Prompt template {self.directory} gives `unremarkable` ranges for {not_numeric}, which are not "
+                f"numeric columns of dataset '{spec.name}'. Remove them from `unremarkable`."
             )
 
 
