@@ -12,6 +12,7 @@ exponential backoff.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
@@ -19,7 +20,7 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,11 +251,38 @@ class LlamaCppBackend:
             ParamsError: a prompt does not fit the context window.
         """
         tokens = [self._check_fits(r.prompt, sampling.max_tokens) for r in requests]
+        with self._turn():
+            return self._generate(requests, tokens, sampling)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """This narration's turn on the CPU: one CPU narration at a time on this machine (narrate/cpu_lock.py)."""
         if self._on_gpu:
-            return self._generate(requests, tokens, sampling)
-        with cpu_narration() as waited:  # one CPU narration at a time on this machine (narrate/cpu_lock.py)
+            yield
+            return
+        with cpu_narration() as waited:
             self.lock_wait_seconds += waited
-            return self._generate(requests, tokens, sampling)
+            yield
+
+    def _decode(
+        self,
+        requests: Sequence[Request],
+        tokens: Sequence[list[int]],
+        sampling: Sampling,
+        on_result: Callable[[int, BatchResult], tuple[list[int], int] | None] | None = None,
+    ) -> list[BatchResult]:
+        """Completion ``requests`` (their ``tokens``) through the batched decoder."""
+        assert self._batched is not None
+        return self._batched.generate(
+            tokens,
+            [r.seed for r in requests],
+            max_tokens=sampling.max_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            stop=sampling.stop,
+            n_prefix=self._shared_tokens([r.prompt for r in requests]),
+            on_result=on_result,
+        )
 
     def generate_until_done(self, requests: Sequence[Request], *, sampling: Sampling, follow_up: FollowUp) -> None:
         """See ``NarratorBackend.generate_until_done``.
@@ -275,29 +303,14 @@ class LlamaCppBackend:
             nxt = follow_up(i, Generation(res.text, res.completion_tokens, res.prompt_tokens))
             if nxt is None:
                 return None
+            if nxt.prompt is requests[i].prompt:  # the row's next candidate: its prompt is tokenized already
+                return tokens[i], nxt.seed
             if nxt.prompt.text is None:
                 raise ValueError("A follow-up of a completion prompt must be a completion prompt.")
             return self._tokens(nxt.prompt.text), nxt.seed
 
-        def run() -> None:
-            assert self._batched is not None
-            self._batched.generate(
-                tokens,
-                [r.seed for r in requests],
-                max_tokens=sampling.max_tokens,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                stop=sampling.stop,
-                n_prefix=self._shared_tokens([r.prompt for r in requests]),
-                on_result=on_result,
-            )
-
-        if self._on_gpu:
-            run()
-            return
-        with cpu_narration() as waited:
-            self.lock_wait_seconds += waited
-            run()
+        with self._turn():
+            self._decode(requests, tokens, sampling, on_result)
 
     def _generate(
         self, requests: Sequence[Request], tokens: list[list[int] | None], sampling: Sampling
@@ -305,15 +318,7 @@ class LlamaCppBackend:
         out: list[Generation | None] = [None] * len(requests)
         if self._batched is not None:
             batch = [i for i, t in enumerate(tokens) if t is not None]
-            done = self._batched.generate(
-                [tokens[i] for i in batch],  # type: ignore[misc]
-                [requests[i].seed for i in batch],
-                max_tokens=sampling.max_tokens,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                stop=sampling.stop,
-                n_prefix=self._shared_tokens([requests[i].prompt for i in batch]),
-            )
+            done = self._decode([requests[i] for i in batch], [t for t in tokens if t is not None], sampling)
             for i, res in zip(batch, done, strict=True):
                 out[i] = Generation(res.text, res.completion_tokens, res.prompt_tokens)
         for i, req in enumerate(requests):
