@@ -43,9 +43,11 @@ def main(
 ) -> None:
     """Print notes/s and tokens/s per ``parallel`` value, and the median ratio to the first."""
     from traumasynth.datasets.ed_trauma_sim import simulate
-    from traumasynth.narrate import LlamaCppBackend, NarrateParams, Request, Sampling, load_prompt
-    from traumasynth.narrate.backends import resolve_threads
-    from traumasynth.narrate.modelfile import resolve_model_path
+    from traumasynth.narrate.generation.backend import Request, Sampling
+    from traumasynth.narrate.generation.in_process import LlamaCppBackend, resolve_threads
+    from traumasynth.narrate.generation.modelfile import resolve_model_path
+    from traumasynth.narrate.params import NarrateParams
+    from traumasynth.narrate.prompts.templates import load_prompt
     from traumasynth.narrate.runner import candidate_seed
     from traumasynth.spec import load_spec
 

@@ -122,14 +122,19 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def fetch_sdist(version: str, dest: Path) -> Path:
-    """llama-cpp-python's sdist of ``version`` in ``dest`` (pip download; pip's cache is reused)."""
+    """llama-cpp-python's sdist of ``version`` in ``dest`` (pip download; pip's cache is reused).
+
+    ``--no-binary`` names llama-cpp-python alone: ``:all:`` would also refuse wheels for the
+    sdist's build requirements (scikit-build-core, cmake), which pip then compiles from source to
+    read the sdist's metadata (over 20 minutes with an empty cache, against seconds).
+    """
     sdist = dest / f"llama_cpp_python-{version}.tar.gz"
     if sdist.is_file():
         return sdist
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest) as tmp:
         cmd = [sys.executable, "-m", "pip", "download", f"llama-cpp-python=={version}"]
-        cmd += ["--no-binary", ":all:", "--no-deps", "--quiet", "-d", tmp]
+        cmd += ["--no-binary", "llama-cpp-python", "--no-deps", "--quiet", "-d", tmp]
         log(f"fetching the llama-cpp-python {version} sdist: {' '.join(cmd[2:])}")
         subprocess.run(cmd, check=True)
         (got,) = Path(tmp).glob("llama_cpp_python-*.tar.gz")
@@ -296,9 +301,12 @@ def main(
 ) -> None:
     """Print narratives/s, tokens/s and GPU memory per configuration, as a table and a JSON line."""
     from traumasynth.datasets.ed_trauma_sim import simulate
-    from traumasynth.narrate import NarrateParams, Request, Sampling, ServerBackend, load_prompt
-    from traumasynth.narrate.backends import available_cores
-    from traumasynth.narrate.modelfile import resolve_model_path
+    from traumasynth.narrate.generation.backend import Request, Sampling
+    from traumasynth.narrate.generation.in_process import available_cores
+    from traumasynth.narrate.generation.modelfile import resolve_model_path
+    from traumasynth.narrate.generation.server import ServerBackend
+    from traumasynth.narrate.params import NarrateParams
+    from traumasynth.narrate.prompts.templates import load_prompt
     from traumasynth.narrate.runner import candidate_seed
     from traumasynth.spec import load_spec
 

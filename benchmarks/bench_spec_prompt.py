@@ -32,10 +32,14 @@ def main(
 ) -> None:
     """Print, per layout: share of notes stating age, sex, mechanism; contradictions per note."""
     from traumasynth.datasets.ed_trauma_sim import simulate
-    from traumasynth.narrate import LlamaCppBackend, NarrateParams, Request, Sampling, check_narrative, load_lexicon
-    from traumasynth.narrate.modelfile import resolve_model_path
+    from traumasynth.narrate.checking.factcheck import check_narrative
+    from traumasynth.narrate.checking.facts import load_lexicon
+    from traumasynth.narrate.generation.backend import Request, Sampling
+    from traumasynth.narrate.generation.in_process import LlamaCppBackend
+    from traumasynth.narrate.generation.modelfile import resolve_model_path
+    from traumasynth.narrate.params import NarrateParams
+    from traumasynth.narrate.prompts.spec_prompt import SpecPrompt
     from traumasynth.narrate.runner import candidate_seed
-    from traumasynth.narrate.spec_prompt import SpecPrompt
     from traumasynth.spec import load_spec
 
     spec = load_spec(REPO / "datasets" / "ed_trauma_sim.yaml")

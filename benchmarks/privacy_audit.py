@@ -4,7 +4,7 @@ Inserts ``--canaries`` random rows from the spec's public grid into the training
 probability 1/2), trains ``model`` once through the pipeline's own code at the ``train_dp_tabular``
 settings of ``--params`` (``--epsilon`` overrides ε), scores each canary by its training loss and
 turns the right in/out guesses into a 95 % lower bound on ε (Steinke, Nasr & Jagielski 2023;
-``traumasynth.privacy.audit``). Writes ``--out`` (JSON: ``epsilon_lower``, ``epsilon_reported``,
+``traumasynth.experiments.privacy_audit``). Writes ``--out`` (JSON: ``epsilon_lower``, ``epsilon_reported``,
 ``m``, the attack, seconds) and prints it.
 
     python benchmarks/privacy_audit.py ed_trauma_sim vae --epsilon 1 --canaries 1000 --out metrics/audit_vae.json
@@ -22,12 +22,12 @@ from typing import Annotated
 import typer
 
 from traumasynth.cli import setup_logging, stage_errors
+from traumasynth.experiments.privacy_audit import check_auditable, run_audit
 from traumasynth.io import write_json_atomic
 from traumasynth.params import BaseParams, load_section
 from traumasynth.prepare import PrepareParams, prepare_dataset
-from traumasynth.privacy.audit import check_auditable, run_audit
-from traumasynth.privacy.settings import TrainParams
 from traumasynth.spec import load_spec
+from traumasynth.training import TrainParams
 
 ROOT = Path(__file__).resolve().parent.parent
 NEISS = ROOT.parent / "shared" / "data" / "neiss" / "NEISS_17-21_sample.csv"

@@ -100,8 +100,8 @@ def _narration_speed(rows: int, repeats: int) -> dict[str, Any]:
 
     from traumasynth.datasets.ed_trauma_sim import simulate
     from traumasynth.evaluate.text import distinct_n
+    from traumasynth.narrate import pipeline
     from traumasynth.narrate.params import NarrateParams
-    from traumasynth.narrate.pipeline import narrate_synthetic
     from traumasynth.params import load_section
     from traumasynth.spec import load_spec
 
@@ -114,7 +114,7 @@ def _narration_speed(rows: int, repeats: int) -> dict[str, Any]:
         simulate(n_rows=rows, seed=0, spec=spec).to_parquet(table, index=False)
         for k in range(repeats):
             run = Path(tmp) / f"run{k}"  # a fresh shard folder, or the runner would resume the last run
-            metrics = narrate_synthetic(
+            metrics = pipeline.run(
                 synthetic_path=table, spec=spec, params=params, seed=0, prompts_dir=REPO / "prompts",
                 shard_dir=run / "shards", out_path=run / "narratives.parquet", metrics_path=run / "metrics.json",
             )  # fmt: skip

@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 import yaml
 
-from traumasynth.encoding import TableEncoder
+from traumasynth.encoding.table import TableEncoder
 from traumasynth.evaluate.utility import train_and_score
 from traumasynth.prepare import PrepareParams, prepare_dataset
 from traumasynth.spec import load_spec

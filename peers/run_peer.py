@@ -2,7 +2,7 @@
 
 Run with the peers' environment (``.venv-peers/bin/python``), never with the project's:
 smartnoise-synth pins ``opacus==0.14`` and ``pandas<3``, which clash with ours. The
-pipeline side (``traumasynth/peers.py``) prepares everything from the dataset spec and
+pipeline side (``traumasynth/peers/``) prepares everything from the dataset spec and
 calls this script with four files:
 
     .venv-peers/bin/python peers/run_peer.py --input=in.parquet --job=job.json \

@@ -1,8 +1,7 @@
 """Stage `narrate`: write a clinical narrative for each of the first n rows of a synthetic file.
 
-    python stages/narrate.py --model vae --params params.yaml \
-        --synthetic data/synthetic/vae.parquet --out data/narratives/vae.parquet \
-        --metrics metrics/narrate_vae.json
+    python stages/narrate.py --model vae --synthetic data/synthetic/vae.parquet \
+        --out data/narratives/vae.parquet --metrics metrics/narrate_vae.json
 """
 
 from __future__ import annotations
@@ -14,10 +13,9 @@ from typing import Annotated
 import typer
 
 from traumasynth import layout
-from traumasynth.cli import setup_logging, stage_errors
-from traumasynth.narrate import NarrateParams, narrate_synthetic
-from traumasynth.params import BaseParams, load_section
-from traumasynth.spec import load_spec
+from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ModelOption, ParamsOption, VerboseOption, open_stage
+from traumasynth.narrate.params import NarrateParams
+from traumasynth.narrate.pipeline import run
 
 app = typer.Typer(add_completion=False, help=__doc__)
 log = logging.getLogger("stages.narrate")
@@ -25,13 +23,11 @@ log = logging.getLogger("stages.narrate")
 
 @app.command()
 def main(
-    model: Annotated[str, typer.Option(help="Synthesizer whose rows are narrated (vae, ddpm...).")],
+    model: ModelOption,
     synthetic: Annotated[Path, typer.Option(dir_okay=False, help="Synthetic rows: data/synthetic/<model>.parquet.")],
     out: Annotated[Path, typer.Option(dir_okay=False, help="Narratives: data/narratives/<model>.parquet.")],
     metrics: Annotated[Path, typer.Option(dir_okay=False, help="Metrics: metrics/narrate_<model>.json.")],
-    params: Annotated[Path, typer.Option(dir_okay=False, help="params.yaml (sections base and narrate).")] = Path(
-        "params.yaml"
-    ),
+    params: ParamsOption = PARAMS_FILE,
     shards_dir: Annotated[
         Path, typer.Option(file_okay=False, help="Resumable shards; <shards-dir>/<model>/part-*.parquet.")
     ] = layout.NARRATE_SHARDS,
@@ -42,28 +38,18 @@ def main(
     lexicons_dir: Annotated[
         Path, typer.Option(file_okay=False, help="Fact lexicons: <dir>/<dataset>.yaml (none: made from the spec).")
     ] = layout.LEXICONS,
-    datasets_dir: Annotated[Path, typer.Option(file_okay=False, help="Dataset specifications (<dataset>.yaml).")] = (
-        Path("datasets")
-    ),
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    datasets_dir: DatasetsDirOption = layout.DATASETS,
+    verbose: VerboseOption = False,
 ) -> None:
     """Narrate synthetic rows with llama.cpp and fact-check every narrative against its row."""
-    setup_logging(verbose)
-    with stage_errors():
-        base = load_section(params, "base", BaseParams)
-        narrate = load_section(params, "narrate", NarrateParams)
-        spec = load_spec(base.spec_path(datasets_dir))
-        result = narrate_synthetic(
-            synthetic_path=synthetic,
-            spec=spec,
-            params=narrate,
-            seed=base.seed,
-            prompts_dir=prompts_dir,
-            lexicons_dir=lexicons_dir,
-            shard_dir=shards_dir / model,
-            out_path=out,
+    with open_stage(
+        params=params, datasets_dir=datasets_dir, verbose=verbose, section="narrate", params_type=NarrateParams
+    ) as stage:
+        result = run(
+            synthetic_path=synthetic, spec=stage.spec, params=stage.params, seed=stage.base.seed,
+            prompts_dir=prompts_dir, lexicons_dir=lexicons_dir, shard_dir=shards_dir / model, out_path=out,
             metrics_path=metrics,
-        )
+        )  # fmt: skip
     log.info("narrated %s rows of %s", result["narratives"], model)
 
 

@@ -9,10 +9,9 @@ from typing import Annotated
 import typer
 
 from traumasynth import layout
-from traumasynth.cli import setup_logging, stage_errors
-from traumasynth.params import BaseParams, load_section
-from traumasynth.sampling import SampleParams, run_sample_stage
-from traumasynth.spec import load_spec
+from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ModelOption, ParamsOption, VerboseOption, open_stage
+from traumasynth.sampling.params import SampleParams
+from traumasynth.sampling.stage import run
 
 app = typer.Typer(add_completion=False, help=__doc__)
 log = logging.getLogger("stages.sample")
@@ -20,8 +19,8 @@ log = logging.getLogger("stages.sample")
 
 @app.command()
 def main(
-    model: Annotated[str, typer.Option(help="Synthesizer to sample from (a name of base.models: vae, ddpm).")],
-    params: Annotated[Path, typer.Option(help="params.yaml to read `base` and `sample` from.")] = Path("params.yaml"),
+    model: ModelOption,
+    params: ParamsOption = PARAMS_FILE,
     model_dir: Annotated[Path | None, typer.Option(help="Trained model folder; default models/<model>.")] = None,
     train: Annotated[
         Path, typer.Option(help="Prepared training split: only its labels are read, under DP.")
@@ -36,35 +35,23 @@ def main(
     metrics: Annotated[
         Path | None, typer.Option(help="Rows, speed and the composed ε; default metrics/sample_<model>.json.")
     ] = None,
-    datasets_dir: Annotated[Path, typer.Option(help="Folder of dataset specifications.")] = layout.DATASETS,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    datasets_dir: DatasetsDirOption = layout.DATASETS,
+    verbose: VerboseOption = False,
 ) -> None:
     """Draw `sample.strategy` rows from `--model` and the augment top-up, and report the total (ε, δ)."""
-    setup_logging(verbose)
-    with stage_errors():
-        base = load_section(params, "base", BaseParams)
-        sample_params = load_section(params, "sample", SampleParams)
-        spec = load_spec(base.spec_path(datasets_dir))
-        result = run_sample_stage(
-            model=model,
-            spec=spec,
-            params=sample_params,
-            seed=base.seed,
+    with open_stage(
+        params=params, datasets_dir=datasets_dir, verbose=verbose, section="sample", params_type=SampleParams
+    ) as stage:
+        result = run(
+            model=model, spec=stage.spec, params=stage.params, seed=stage.base.seed, train_path=train,
             model_dir=model_dir or layout.model_dir(model),
-            train_path=train,
             train_metrics_path=train_metrics or layout.stage_metrics("train", model),
-            out_path=out or layout.synthetic(model),
-            augment_out_path=augment_out or layout.augment(model),
+            out_path=out or layout.synthetic(model), augment_out_path=augment_out or layout.augment(model),
             metrics_path=metrics or layout.stage_metrics("sample", model),
-        )
-    log.info(
-        "sampled %s: %d rows + %d augment rows, %s rows/s, ε total %s",
-        model,
-        result["rows"],
-        result["augment_rows"],
-        result["rows_per_second"],
-        result["epsilon_total"] if result["epsilon_total"] is not None else "∞ (training not DP)",
-    )
+        )  # fmt: skip
+    eps = result["epsilon_total"] if result["epsilon_total"] is not None else "∞ (training not DP)"
+    log.info("sampled %s: %d rows + %d augment rows, %s rows/s, ε total %s", model, result["rows"],
+             result["augment_rows"], result["rows_per_second"], eps)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def noise_key_file(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session", autouse=True)
 def prompt_cache_dir(tmp_path_factory: pytest.TempPathFactory):
-    """Saved few-shot prefix states (traumasynth.narrate.prompt_cache) in a folder of the tests, not the user's."""
+    """Saved few-shot prefix states (narrate.generation.prompt_cache) in a folder of the tests, not the user's."""
     path = tmp_path_factory.mktemp("prompt-cache")
     mp = pytest.MonkeyPatch()
     mp.setenv("TRAUMASYNTH_PROMPT_CACHE", str(path))

@@ -2,19 +2,53 @@
 
 The first run builds llama-server from llama-cpp-python's vendored llama.cpp into
 ``~/.cache/traumasynth/llama.cpp-<version>-cpu`` (a few minutes on 2 cores; later runs reuse it).
+Fetching its sdist must not build the sdist's build requirements from source (a fast test below).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def _bench_server(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """benchmarks/bench_server.py as a module (a script, not in a package)."""
+    spec = importlib.util.spec_from_file_location("bench_server", REPO / "benchmarks/bench_server.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_server", module)  # its dataclasses look their module up there
+    monkeypatch.setattr(sys, "path", [*sys.path])  # it puts the repository on sys.path
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sdist_is_fetched_without_building_its_build_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--no-binary :all:` would make pip compile cmake and scikit-build-core (>20 min with empty caches)."""
+    bench = _bench_server(monkeypatch)
+    calls: list[list[str]] = []
+
+    def fake_pip(cmd: list[str], check: bool) -> None:
+        calls.append(cmd)
+        (Path(cmd[cmd.index("-d") + 1]) / "llama_cpp_python-9.9.9.tar.gz").write_bytes(b"sdist")
+
+    monkeypatch.setattr(bench.subprocess, "run", fake_pip)
+    sdist = bench.fetch_sdist("9.9.9", tmp_path / "sdist")
+    assert sdist == tmp_path / "sdist/llama_cpp_python-9.9.9.tar.gz" and sdist.read_bytes() == b"sdist"
+    (cmd,) = calls
+    assert cmd[cmd.index("--no-binary") + 1] == "llama-cpp-python" and ":all:" not in cmd
+    assert "--no-deps" in cmd
+    assert bench.fetch_sdist("9.9.9", tmp_path / "sdist") == sdist and len(calls) == 1  # reused, not fetched again
 
 
 @pytest.mark.slow

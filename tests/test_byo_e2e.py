@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from tests.pipeline_run import DVC, copy_checkout, run
-from traumasynth.narrate.spec_prompt import SPEC_PROMPT_VERSION
+from traumasynth.narrate.prompts.spec_prompt import SPEC_PROMPT_VERSION
 
 pytestmark = pytest.mark.slow
 

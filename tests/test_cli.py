@@ -1,10 +1,13 @@
-"""The stage layer's error handling, shared by every stage script."""
+"""The stage layer shared by every stage script: its opening (`open_stage`) and error handling."""
 
 import typer
+import yaml
 from typer.testing import CliRunner
 
-from traumasynth.cli import stage_errors
+from tests.conftest import DATASETS
+from traumasynth.cli import open_stage, stage_errors
 from traumasynth.errors import DataError
+from traumasynth.prepare import PrepareParams
 
 app = typer.Typer()
 
@@ -33,3 +36,50 @@ def test_ctrl_c_exits_130_without_a_traceback():
 
 def test_success_passes_through():
     assert CliRunner().invoke(app, ["fine"]).exit_code == 0
+
+
+def _opened(params_file, **kwargs) -> tuple[int, str, dict]:
+    """Run ``open_stage`` in a one-command app; return its exit code, its output and what it read."""
+    seen: dict = {}
+    opener = typer.Typer()
+
+    @opener.command()
+    def main() -> None:
+        with open_stage(params=params_file, verbose=False, **kwargs) as stage:
+            seen["stage"] = stage
+            if kwargs.get("section"):
+                seen["params"] = stage.params
+
+    result = CliRunner().invoke(opener, [])
+    return result.exit_code, result.output, seen
+
+
+def test_open_stage_reads_base_its_section_and_the_spec(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"base": {"seed": 7}, "prepare": {"n_rows": 500}}))
+    code, output, seen = _opened(params, datasets_dir=DATASETS, section="prepare", params_type=PrepareParams)
+    assert code == 0, output
+    stage = seen["stage"]
+    assert (stage.base.seed, stage.params.n_rows, stage.spec.name) == (7, 500, "ed_trauma_sim")
+    assert stage.spec_path == DATASETS / "ed_trauma_sim.yaml"
+
+
+def test_open_stage_turns_a_missing_section_or_spec_into_exit_1(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"base": {"dataset": "nowhere"}}))
+    code, output, _ = _opened(params, section="prepare", params_type=PrepareParams)
+    assert code == 1 and "has no section 'prepare'" in output
+    params.write_text(yaml.safe_dump({"base": {"dataset": "nowhere"}, "prepare": {}}))
+    code, output, _ = _opened(params, datasets_dir=DATASETS, section="prepare", params_type=PrepareParams)
+    assert code == 1 and "error:" in output and "nowhere" in output
+
+
+def test_an_optional_section_defaults_and_nothing_is_read_unless_asked(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"base": {}}))
+    code, output, seen = _opened(params, section="prepare", params_type=PrepareParams, optional=True)
+    assert code == 0, output
+    assert seen["params"] == PrepareParams()
+    # without a section, params.yaml is read only when the stage asks for `base`
+    code, output, _ = _opened(tmp_path / "absent.yaml")
+    assert code == 0, output

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from traumasynth.encoding import MISSING_LEVEL, EncodedTable, TableEncoder
+from traumasynth.encoding.table import MISSING_LEVEL, EncodedTable, TableEncoder
 from traumasynth.errors import ModelMismatchError, SchemaError
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec

@@ -10,7 +10,9 @@ from traumasynth.constraints import check_constraints
 from traumasynth.enforce import draw_valid
 from traumasynth.errors import DataError
 from traumasynth.models.marginals import MarginalsSynthesizer
-from traumasynth.sampling import SampleParams, generate_synthetic, sample_rows
+from traumasynth.sampling.draw import sample_rows
+from traumasynth.sampling.params import SampleParams
+from traumasynth.sampling.stage import generate_synthetic
 from traumasynth.spec import DatasetSpec
 from traumasynth.training import TrainParams
 

@@ -19,19 +19,10 @@ from typer.testing import CliRunner
 from tests.conftest import REPO, load_stage
 from traumasynth.errors import DataError, ParamsError
 from traumasynth.params import load_section
-from traumasynth.peers import (
-    PEERS_PYTHON_ENV,
-    BaselinesParams,
-    DiscreteLayout,
-    build_job,
-    find_peers_python,
-    fit_peer,
-    from_sdv_frame,
-    peer_info,
-    run_worker,
-    to_sdv_frame,
-    worker_env,
-)
+from traumasynth.peers.discretise import DiscreteLayout, from_sdv_frame, to_sdv_frame
+from traumasynth.peers.registry import peer_info
+from traumasynth.peers.stage import BaselinesParams, build_job, fit_peer
+from traumasynth.peers.worker import PEERS_PYTHON_ENV, find_peers_python, run_worker, worker_env
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec, load_spec
 

@@ -10,17 +10,10 @@ import torch
 from traumasynth.errors import DataError, ParamsError, SchemaError
 from traumasynth.models.marginals import MarginalsSynthesizer
 from traumasynth.privacy.plan import plan_budget
-from traumasynth.sampling import (
-    SampleParams,
-    augment_counts,
-    dp_class_histogram,
-    generate_synthetic,
-    histogram_rng,
-    plan_class_counts,
-    sample_rows,
-    synthetic_columns,
-    with_ids,
-)
+from traumasynth.sampling.class_plan import augment_counts, dp_class_histogram, histogram_rng, plan_class_counts
+from traumasynth.sampling.draw import sample_rows, synthetic_columns, with_ids
+from traumasynth.sampling.params import SampleParams
+from traumasynth.sampling.stage import generate_synthetic
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
 from traumasynth.training import TrainParams

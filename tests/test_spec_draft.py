@@ -20,7 +20,7 @@ from traumasynth.codebook import read_codebook
 from traumasynth.datasets.table import read_file, read_headers, read_table
 from traumasynth.errors import DataError, SpecError
 from traumasynth.spec import DatasetSpec, load_spec
-from traumasynth.spec_draft import snake_case
+from traumasynth.spec_draft_words import snake_case
 
 runner = CliRunner()
 

@@ -13,16 +13,10 @@ from typer.testing import CliRunner
 
 from tests.conftest import load_stage
 from traumasynth.errors import DataError
-from traumasynth.sweep import (
-    PLOT_MODELS,
-    SWEEP_COLUMNS,
-    markdown_summary,
-    parse_exp_show,
-    plot_frame,
-    read_sweep_table,
-    run_sweep_report,
-    sweep_table,
-)
+from traumasynth.sweep.experiments import parse_exp_show
+from traumasynth.sweep.stage import read_sweep_table, run
+from traumasynth.sweep.table import PLOT_MODELS, SWEEP_COLUMNS, sweep_table
+from traumasynth.sweep.views import markdown_summary, plot_frame
 
 PEERS_DP = {"aim": True, "mst": True, "gaussian_copula": False}
 
@@ -170,7 +164,7 @@ def test_other_dataset_or_no_evaluation_is_an_error(exp_show: list[dict[str, Any
 
 
 def test_run_sweep_report_writes_both_files(exp_show: list[dict[str, Any]], tmp_path: Path) -> None:
-    table = run_sweep_report(
+    table = run(
         exp_show=exp_show, dataset="ed_trauma_sim", peers_dp=PEERS_DP, table_path=tmp_path / "sweep.csv",
         plot_path=tmp_path / "plots" / "sweep_tstr.csv",
     )  # fmt: skip
@@ -182,7 +176,7 @@ def test_run_sweep_report_writes_both_files(exp_show: list[dict[str, Any]], tmp_
 def test_rows_of_models_not_rerun_are_carried_from_an_earlier_table(
     exp_show: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    first = run_sweep_report(
+    first = run(
         exp_show=exp_show, dataset="ed_trauma_sim", peers_dp=PEERS_DP, table_path=tmp_path / "old.csv",
         plot_path=tmp_path / "old_tstr.csv",
     )  # fmt: skip
@@ -190,7 +184,7 @@ def test_rows_of_models_not_rerun_are_carried_from_an_earlier_table(
     kept_models = set(first["model"]) - {"vae"}
     only_vae = old[old["model"] == "vae"].assign(model="ctgan", experiment="older")  # a model this sweep lacks
     carried = pd.concat([old, only_vae], ignore_index=True)
-    table = run_sweep_report(
+    table = run(
         exp_show=exp_show, dataset="ed_trauma_sim", peers_dp=PEERS_DP, table_path=tmp_path / "new.csv",
         plot_path=tmp_path / "new_tstr.csv", carry=carried,
     )  # fmt: skip
@@ -199,7 +193,7 @@ def test_rows_of_models_not_rerun_are_carried_from_an_earlier_table(
     assert (table.loc[table["model"] == "ctgan", "experiment"] == "older").all()
     assert len(table) == len(first) + len(only_vae)
     with pytest.raises(DataError, match="no row of ed_trauma_sim"):
-        run_sweep_report(
+        run(
             exp_show=exp_show, dataset="ed_trauma_sim", peers_dp=PEERS_DP, table_path=tmp_path / "x.csv",
             plot_path=tmp_path / "x_tstr.csv", carry=carried.assign(dataset="neiss"),
         )  # fmt: skip

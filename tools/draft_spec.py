@@ -24,7 +24,8 @@ from traumasynth.codebook import read_codebook
 from traumasynth.datasets.table import read_headers
 from traumasynth.errors import TraumaSynthError
 from traumasynth.io import write_text_atomic
-from traumasynth.spec_draft import draft_spec, snake_case
+from traumasynth.spec_draft import draft_spec
+from traumasynth.spec_draft_words import snake_case
 
 app = typer.Typer(add_completion=False)
 log = logging.getLogger("draft_spec")

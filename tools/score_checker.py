@@ -31,7 +31,7 @@ def main(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the spec lexicon's figures here")] = None,
 ) -> None:
     """Print recall and precision per column for each lexicon."""
-    from traumasynth.narrate.checker_score import load_labelled, score_hand_and_spec
+    from traumasynth.experiments.checker_score import load_labelled, score_hand_and_spec
     from traumasynth.spec import load_spec
 
     spec = load_spec(datasets_dir / f"{dataset}.yaml")

@@ -85,6 +85,74 @@ def _worst_rules(report_counts: dict[str, int], drawn: int) -> str:
     return ", ".join(f"{name} {n / drawn:.0%}" for name, n in worst if n > 0) or "none"
 
 
+class _Tally:
+    """What a reject-and-redraw loop has drawn, rejected and kept so far, per wanted class.
+
+    Args:
+        wanted: rows wanted per class (classes with a positive count only).
+        rules: the names of the specification's rules.
+    """
+
+    def __init__(self, *, wanted: dict[str, int], rules: tuple[str, ...]) -> None:
+        self.wanted = wanted
+        self.drawn = dict.fromkeys(wanted, 0)
+        self.rejected = dict.fromkeys(wanted, 0)
+        self.per_rule = dict.fromkeys(rules, 0)
+        self.per_rule_class = {c: dict.fromkeys(self.per_rule, 0) for c in wanted}
+        self.have = dict.fromkeys(wanted, 0)
+        self.kept: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame, report: ConstraintReport, *, target: str) -> None:
+        """Count one round's rows (drawn, rejected, per rule) and keep its valid ones."""
+        labels = frame[target].astype(object)
+        bad = report.violating
+        for c in self.wanted:
+            in_class = (labels == c).to_numpy()
+            self.drawn[c] += int(in_class.sum())
+            self.rejected[c] += int((in_class & bad).sum())
+            for name in self.per_rule:
+                hits = int((report.masks[name].to_numpy() & in_class).sum())
+                self.per_rule[name] += hits
+                self.per_rule_class[c][name] += hits
+        good = frame[~bad]
+        self.kept.append(good)
+        good_counts = good[target].astype(object).value_counts()
+        for c in self.wanted:
+            self.have[c] += int(good_counts.get(c, 0))
+
+    def short(self) -> dict[str, int]:
+        """Valid rows still missing per class (empty when every class is filled)."""
+        return {c: self.wanted[c] - self.have[c] for c in self.wanted if self.have[c] < self.wanted[c]}
+
+    def check_fillable(self, short: dict[str, int], *, rounds: int, max_rounds: int, max_rejection: float) -> None:
+        """Raise DataError for the first short class that rejects too much or has run out of rounds."""
+        for c in short:
+            rate = self.rejected[c] / self.drawn[c] if self.drawn[c] else 1.0
+            if (self.drawn[c] >= 50 and rate > max_rejection) or rounds >= max_rounds:
+                raise DataError(
+                    f"Cannot fill class '{c}' with rows that keep the clinical rules: {self.rejected[c]} of the "
+                    f"{self.drawn[c]} rows drawn ({rate:.0%}) broke a rule after {rounds} round(s) (most broken: "
+                    f"{_worst_rules(self.per_rule_class[c], self.drawn[c])}). Check the rules against the real data "
+                    "(metrics/prepare.json), retrain the model, ask fewer rows of this class, or set "
+                    "sample.enforce_constraints: false to release the rows as drawn."
+                )
+
+    def ask(self, short: dict[str, int], *, max_rejection: float) -> dict[str, int]:
+        """Rows to draw next: the shortfall inflated by the class's rejection rate so far (at least 10 % more)."""
+        return {
+            c: math.ceil(1.1 * n / max(1.0 - self.rejected[c] / max(self.drawn[c], 1), 1.0 - max_rejection))
+            for c, n in short.items()
+        }
+
+    def keep(self, *, target: str, seed: int) -> pd.DataFrame:
+        """The first ``wanted[c]`` valid rows of each class in drawing order, shuffled with ``seed``."""
+        pool = pd.concat(self.kept, ignore_index=True)
+        rank = pool.groupby(pool[target].astype(object), sort=False).cumcount().to_numpy()
+        limit = pool[target].astype(object).map(self.wanted).fillna(0).to_numpy()
+        out = pool[rank < limit]
+        return out.iloc[np.random.default_rng(seed).permutation(len(out))].reset_index(drop=True)
+
+
 def draw_valid(
     *,
     draw: Draw,
@@ -99,7 +167,7 @@ def draw_valid(
     """Draw ``counts[c]`` rows of each class, none breaking a rule when ``enforce`` is set.
 
     Args:
-        draw: the sampler, ``draw(counts, seed) -> frame`` (``sampling.sample_rows``).
+        draw: the sampler, ``draw(counts, seed) -> frame`` (``sampling.draw.sample_rows``).
         counts: rows wanted per class.
         rules: the specification's ``constraints``.
         target: the class column.
@@ -119,62 +187,24 @@ def draw_valid(
             frame=first, first_draw=report, drawn=len(first), rejected=0,
             rejected_per_rule={r.name: 0 for r in rules}, rounds=1, enforced=enforce,
         )  # fmt: skip
-    wanted = {c: int(k) for c, k in counts.items() if k > 0}
-    drawn = dict.fromkeys(wanted, 0)
-    rejected = dict.fromkeys(wanted, 0)
-    per_rule = dict.fromkeys((r.name for r in rules), 0)
-    per_rule_class = {c: dict.fromkeys(per_rule, 0) for c in wanted}
-    kept: list[pd.DataFrame] = []
-    have = dict.fromkeys(wanted, 0)
+    tally = _Tally(wanted={c: int(k) for c, k in counts.items() if k > 0}, rules=tuple(r.name for r in rules))
     frame, rounds = first, 0
     while True:
         rounds += 1
-        labels = frame[target].astype(object)
-        bad = report.violating
-        for c in wanted:
-            in_class = (labels == c).to_numpy()
-            drawn[c] += int(in_class.sum())
-            rejected[c] += int((in_class & bad).sum())
-            for name in per_rule:
-                hits = int((report.masks[name].to_numpy() & in_class).sum())
-                per_rule[name] += hits
-                per_rule_class[c][name] += hits
-        good = frame[~bad]
-        kept.append(good)
-        good_counts = good[target].astype(object).value_counts()
-        for c in wanted:
-            have[c] += int(good_counts.get(c, 0))
-        short = {c: wanted[c] - have[c] for c in wanted if have[c] < wanted[c]}
+        tally.add(frame, report, target=target)
+        short = tally.short()
         if not short:
             break
-        for c in short:
-            rate = rejected[c] / drawn[c] if drawn[c] else 1.0
-            if (drawn[c] >= 50 and rate > max_rejection) or rounds >= max_rounds:
-                raise DataError(
-                    f"Cannot fill class '{c}' with rows that keep the clinical rules: {rejected[c]} of the "
-                    f"{drawn[c]} rows drawn ({rate:.0%}) broke a rule after {rounds} round(s) (most broken: "
-                    f"{_worst_rules(per_rule_class[c], drawn[c])}). Check the rules against the real data "
-                    "(metrics/prepare.json), retrain the model, ask fewer rows of this class, or set "
-                    "sample.enforce_constraints: false to release the rows as drawn."
-                )
-        # Ask for the shortfall inflated by the class's rejection rate so far (at least 10 % more).
-        ask = {
-            c: math.ceil(1.1 * n / max(1.0 - rejected[c] / max(drawn[c], 1), 1.0 - max_rejection))
-            for c, n in short.items()
-        }
-        frame = draw(ask, _round_seed(seed, rounds))
+        tally.check_fillable(short, rounds=rounds, max_rounds=max_rounds, max_rejection=max_rejection)
+        frame = draw(tally.ask(short, max_rejection=max_rejection), _round_seed(seed, rounds))
         report = check_constraints(frame, rules)
-    pool = pd.concat(kept, ignore_index=True)
-    rank = pool.groupby(pool[target].astype(object), sort=False).cumcount().to_numpy()
-    limit = pool[target].astype(object).map(wanted).fillna(0).to_numpy()
-    out = pool[rank < limit]
-    out = out.iloc[np.random.default_rng(seed).permutation(len(out))].reset_index(drop=True)
-    total_drawn, total_rejected = sum(drawn.values()), sum(rejected.values())
+    out = tally.keep(target=target, seed=seed)
+    total_drawn, total_rejected = sum(tally.drawn.values()), sum(tally.rejected.values())
     logger.info(
         "Clinical rules: %d of %d rows drawn rejected (%.1f %%) in %d round(s)",
         total_rejected, total_drawn, 100 * total_rejected / max(total_drawn, 1), rounds,
     )  # fmt: skip
     return EnforcedDraw(
         frame=out, first_draw=first_report, drawn=total_drawn, rejected=total_rejected,
-        rejected_per_rule=per_rule, rounds=rounds, enforced=True,
+        rejected_per_rule=tally.per_rule, rounds=rounds, enforced=True,
     )  # fmt: skip

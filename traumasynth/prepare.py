@@ -1,4 +1,7 @@
-"""The ``prepare`` step: validate the raw table, drop excluded columns, split it.
+"""The ``prepare`` stage: validate the raw table, drop excluded columns, split it.
+
+``run`` is the stage's entry point (``stages/prepare.py``); ``prepare_dataset`` and
+``write_prepared`` are its two halves, in memory and on disk.
 
 The test split never touches generative training: only ``train`` is given to the
 synthesizers; ``val`` is there for model selection and ``test`` for the evaluation.
@@ -214,6 +217,40 @@ def write_prepared(data: PreparedData, *, spec: DatasetSpec, out_dir: Path, metr
     metrics = prepare_metrics(data, spec=spec)
     write_json_atomic(metrics, metrics_path)
     return metrics
+
+
+def run(
+    *,
+    spec: DatasetSpec,
+    params: PrepareParams,
+    seed: int,
+    dataset_path: str | Path | None,
+    raw_dir: Path,
+    out_dir: Path,
+    metrics_path: Path,
+) -> dict:
+    """The ``prepare`` stage: read, check and split the raw table, then write the splits and their metrics.
+
+    Args:
+        spec: the dataset specification.
+        params: the ``prepare`` section.
+        seed: ``base.seed``.
+        dataset_path: ``base.dataset_path`` (empty or None: the reader's default, or the simulator).
+        raw_dir: the folder ``prepare`` depends on in dvc.yaml; a raw file outside it is warned about.
+        out_dir: folder for the train/val/test Parquet files (replaced all or nothing).
+        metrics_path: the metrics JSON (``metrics/prepare.json``).
+
+    Returns:
+        The metrics written to ``metrics_path``.
+
+    Raises:
+        SchemaError: every schema problem of the raw table, reported at once.
+        DataError: the file cannot be read, or a class is too rare to split.
+    """
+    if spec.reader != "ed_trauma_sim":
+        warn_if_unseen_by_dvc(dataset_path=dataset_path, raw_dir=raw_dir)
+    data = prepare_dataset(spec=spec, params=params, dataset_path=dataset_path or None, seed=seed)
+    return write_prepared(data, spec=spec, out_dir=out_dir, metrics_path=metrics_path)
 
 
 def read_split(path: Path, *, spec: DatasetSpec) -> pd.DataFrame:

@@ -12,7 +12,6 @@ Nothing here lists columns by hand: every schema comes from a ``DatasetSpec``.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 
 import numpy as np
@@ -263,8 +262,3 @@ def empty_frame(spec: DatasetSpec, columns: Iterable[str] | None = None) -> pd.D
     """A zero-row frame with the canonical dtypes of ``columns``."""
     names = list(columns) if columns is not None else spec.column_names
     return pd.DataFrame({n: pd.Series(dtype=spec.column(n).pandas_dtype) for n in names})
-
-
-def date_to_timestamp(value: dt.date) -> pd.Timestamp:
-    """A spec date bound as a pandas timestamp."""
-    return pd.Timestamp(value)

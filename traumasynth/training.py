@@ -1,8 +1,9 @@
-"""Stage ``train_dp_tabular``: parameters, and training one synthesizer from the prepared split.
+"""Stage ``train_dp_tabular``: its parameters, and training one synthesizer from the prepared split.
 
-``TrainParams`` is the ``train_dp_tabular`` section of ``params.yaml``. The DP-SGD
-knobs are shared by every model; each model has its own sub-section (``vae:``,
-``ddpm:``) validated by that model's config class when it is trained.
+``TrainParams`` is the ``train_dp_tabular`` section of ``params.yaml``: the DP-SGD and budget
+knobs shared by every model (``traumasynth.privacy.settings.DPSettings``, which the privacy code
+and the models read) and each model's own sub-section (``vae:``, ``ddpm:``, ``marginals:``),
+validated by that model's config class when it is trained. :func:`run` is the stage.
 """
 
 from __future__ import annotations
@@ -11,21 +12,38 @@ import csv
 import io
 import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from traumasynth.errors import DataError, ParamsError
 from traumasynth.io import write_json_atomic, write_text_atomic
 from traumasynth.models import Synthesizer, get_synthesizer
 from traumasynth.params import FrozenParams
-from traumasynth.privacy.dp import TrainResult, resolve_device
-from traumasynth.privacy.settings import TrainParams
+from traumasynth.privacy.dp import TrainResult
+from traumasynth.privacy.inputs import resolve_device
+from traumasynth.privacy.keys import release_seed
+from traumasynth.privacy.settings import DPSettings
 from traumasynth.spec import DatasetSpec
 
-__all__ = ["TrainParams", "TrainResult", "model_config", "train_synthesizer", "run_train_stage"]
+__all__ = ["TrainParams", "TrainResult", "model_config", "train_synthesizer", "run"]
 
 logger = logging.getLogger(__name__)
+
+
+class TrainParams(DPSettings):
+    """Section ``train_dp_tabular`` of ``params.yaml``: :class:`DPSettings` and each model's sub-section.
+
+    Attributes:
+        vae: size of the DP-VAE (``traumasynth.models.vae.VAEConfig``).
+        ddpm: size of the DP-DDPM (``traumasynth.models.ddpm``).
+        marginals: bins and noise of the DP marginals floor (``traumasynth.models.marginals.MarginalsConfig``).
+    """
+
+    vae: dict[str, Any] = Field(default_factory=dict)
+    ddpm: dict[str, Any] = Field(default_factory=dict)
+    marginals: dict[str, Any] = Field(default_factory=dict)
 
 
 def model_config(params: TrainParams, model: str) -> FrozenParams:
@@ -50,6 +68,10 @@ def train_synthesizer(
 ) -> tuple[Synthesizer, TrainResult]:
     """Build the synthesizer ``model`` from its params sub-section and train it on ``data``.
 
+    ``seed`` is ``base.seed``: under DP the model draws from :func:`traumasynth.privacy.keys.release_seed`
+    of it, the model's name, ``data`` and ``params``, so that every different release draws fresh
+    noise and the models of one run draw independent noise.
+
     Raises:
         ParamsError: unknown model or invalid parameters, ``cuda`` without a GPU.
         PrivacyBudgetError, DataError, SchemaError, TrainingError: see ``Synthesizer.fit``.
@@ -59,6 +81,9 @@ def train_synthesizer(
     device = resolve_device(params.device)
     synth = cls(spec=spec, config=config)
     logger.info("Training %s on %d rows (%s, device %s)", model, len(data), "DP" if params.epsilon else "no DP", device)
+    # A non-private reference run has no noise to keep fresh: it keeps base.seed.
+    if params.epsilon is not None:
+        seed = release_seed(seed=seed, model=model, rows=data, settings=params.model_dump(mode="json"))
     result = synth.fit(data, params=params, device=device, seed=seed)
     return synth, result
 
@@ -72,7 +97,7 @@ def loss_curve_csv(result: TrainResult) -> str:
     return buf.getvalue()
 
 
-def run_train_stage(
+def run(
     *,
     model: str,
     train_path: Path,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from traumasynth.datasets.ed_trauma_sim import simulate
-from traumasynth.encoding import TableEncoder
+from traumasynth.encoding.table import TableEncoder
 from traumasynth.spec import DatasetSpec
 
 

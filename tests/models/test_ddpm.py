@@ -15,39 +15,40 @@ from traumasynth.models import get_synthesizer
 from traumasynth.models.ddpm import DDPMConfig, DDPMSynthesizer
 from traumasynth.models.ddpm.denoiser import MLPDenoiser
 from traumasynth.models.ddpm.loss import DiffusionBatchBuilder, DiffusionLoss
-from traumasynth.models.ddpm.schedule import CategoricalLayout, make_schedule
+from traumasynth.models.ddpm.multinomial import CategoricalLayout
+from traumasynth.models.ddpm.schedule import make_schedule
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
 from traumasynth.training import TrainParams, model_config
 
 TINY = DDPMConfig(timesteps=10, hidden_dims=(32, 32), d_embed=16, noise_multiplicity=2, sample_batch_size=128)
 LAYOUT = CategoricalLayout(sizes=(2, 3, 4))
-N_NUM, N_CLASSES = 3, 3
+N_CLASSES = 3
 CPU = torch.device("cpu")
 
 
 def _toy_batch(b: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    x_num = torch.rand(b, N_NUM, generator=g) * 2 - 1
+    x_num = torch.zeros(b, 0)  # the grid view: no numeric slot
     x_cat = torch.stack([torch.randint(0, k, (b,), generator=g) for k in LAYOUT.sizes], dim=1)
     return x_num, x_cat, torch.randint(0, N_CLASSES, (b,), generator=g)
 
 
 def _toy_parts(k: int, timesteps: int = 20):
     schedule = make_schedule(kind="cosine", timesteps=timesteps)
-    net = MLPDenoiser(d_in=N_NUM + LAYOUT.width, n_classes=N_CLASSES, hidden_dims=(16, 16), d_embed=8)
-    builder = DiffusionBatchBuilder(schedule=schedule, layout=LAYOUT, n_num=N_NUM, n_classes=N_CLASSES, multiplicity=k)
-    return net, builder, DiffusionLoss(schedule=schedule, layout=LAYOUT, n_num=N_NUM)
+    net = MLPDenoiser(d_in=LAYOUT.width, n_classes=N_CLASSES, hidden_dims=(16, 16), d_embed=8)
+    builder = DiffusionBatchBuilder(schedule=schedule, layout=LAYOUT, n_classes=N_CLASSES, multiplicity=k)
+    return net, builder, DiffusionLoss(schedule=schedule, layout=LAYOUT)
 
 
 def test_denoiser_shapes_and_rows_are_independent():
     net, builder, _ = _toy_parts(k=3)
     (x_t, t, y), target = builder(_toy_batch(5, seed=0), torch.Generator().manual_seed(1))
-    assert x_t.shape == (5, 3, N_NUM + LAYOUT.width)
+    assert x_t.shape == (5, 3, LAYOUT.width)
     assert t.shape == (5, 3) and y.shape == (5,)
-    assert target.shape == (5, 3, N_NUM + 2 * LAYOUT.width + 1)
+    assert target.shape == (5, 3, 2 * LAYOUT.width + 1)
     out = net(x_t, t, y)
-    assert out.shape == (5, 3, N_NUM + LAYOUT.width)
+    assert out.shape == (5, 3, LAYOUT.width)
     changed = x_t.clone()
     changed[1:] = torch.randn_like(changed[1:])
     torch.testing.assert_close(net(changed, t, y)[0], out[0])  # no batch statistics: row 0 unaffected
@@ -62,10 +63,10 @@ def test_loss_is_per_example_mean_of_draws():
     loss.reduction = "none"
     per_example = loss(out, target)
     assert per_example.shape == (6,)
-    gauss, multi = loss.per_draw(out, target)
-    assert gauss.shape == multi.shape == (6, 4)
-    assert (multi >= -1e-5).all()  # KL and NLL are non-negative
-    torch.testing.assert_close(per_example, (gauss + multi).mean(dim=1))
+    per_draw = loss.per_draw(out, target)
+    assert per_draw.shape == (6, 4)
+    assert (per_draw >= -1e-5).all()  # KL and NLL are non-negative
+    torch.testing.assert_close(per_example, per_draw.mean(dim=1))
     loss.reduction = "mean"
     torch.testing.assert_close(loss(out, target), per_example.mean())
 
@@ -75,7 +76,7 @@ def test_ghost_clipping_clips_the_k_draws_of_an_example_as_one_gradient():
     torch.manual_seed(0)
     b, k, clip = 12, 4, 0.05
     net, builder, loss = _toy_parts(k=k)
-    reference = MLPDenoiser(d_in=N_NUM + LAYOUT.width, n_classes=N_CLASSES, hidden_dims=(16, 16), d_embed=8)
+    reference = MLPDenoiser(d_in=LAYOUT.width, n_classes=N_CLASSES, hidden_dims=(16, 16), d_embed=8)
     reference.load_state_dict(net.state_dict())
     batch = _toy_batch(b, seed=4)
     inputs, target = builder(batch, torch.Generator().manual_seed(5))
@@ -98,7 +99,7 @@ def test_ghost_clipping_clips_the_k_draws_of_an_example_as_one_gradient():
     assert ghost_norms.shape == (b,)  # one norm per example, not per draw
 
     gsm = GradSampleModule(reference, loss_reduction="mean")
-    ref_loss = DiffusionLoss(schedule=builder.schedule, layout=LAYOUT, n_num=N_NUM, reduction="mean")
+    ref_loss = DiffusionLoss(schedule=builder.schedule, layout=LAYOUT, reduction="mean")
     ref_loss(gsm(*inputs), target).backward()
     per_sample = [p.grad_sample.reshape(b, -1) for p in reference.parameters()]
     norms = torch.cat(per_sample, dim=1).norm(dim=1)
@@ -124,13 +125,12 @@ def trained(sim_spec, sim_rows):
         builder = DiffusionBatchBuilder(
             schedule=synth.schedule,
             layout=synth.layout,
-            n_num=0,
             n_classes=synth.encoder.n_classes,
             multiplicity=8,
         )
         batch = (torch.from_numpy(enc.x_num), torch.from_numpy(enc.x_cat), torch.from_numpy(enc.y))
         inputs, target = builder(batch, torch.Generator().manual_seed(11))
-        criterion = DiffusionLoss(schedule=synth.schedule, layout=synth.layout, n_num=0)
+        criterion = DiffusionLoss(schedule=synth.schedule, layout=synth.layout)
         with torch.no_grad():
             return float(criterion(network.eval()(*inputs), target))
 

@@ -1,4 +1,4 @@
-"""Maths of the noise schedule and of the Gaussian and multinomial diffusions."""
+"""Maths of the noise schedule and of the multinomial diffusion."""
 
 from __future__ import annotations
 
@@ -6,24 +6,19 @@ import pytest
 import torch
 
 from traumasynth.errors import ParamsError
-from traumasynth.models.ddpm.schedule import (
+from traumasynth.models.ddpm.multinomial import (
     CategoricalLayout,
-    gaussian_p_step,
-    gaussian_posterior,
-    gaussian_predict_x0,
-    gaussian_q_sample,
     index_to_log_onehot,
     log_categorical,
     log_onehot_to_index,
     log_softmax_slots,
-    make_schedule,
     multinomial_kl,
     multinomial_q_posterior,
     multinomial_q_pred,
     multinomial_q_sample,
-    respaced_schedule,
     sliced_logsumexp,
 )
+from traumasynth.models.ddpm.schedule import make_schedule, respaced_schedule
 
 LAYOUT = CategoricalLayout(sizes=(2, 3, 5))
 
@@ -46,54 +41,6 @@ def test_schedule_rejects_bad_settings():
         make_schedule(kind="cosine", timesteps=1)
     with pytest.raises(ParamsError, match="Unknown noise schedule 'sigmoid'"):
         make_schedule(kind="sigmoid", timesteps=10)  # type: ignore[arg-type]
-
-
-def test_gaussian_q_sample_moments():
-    s = make_schedule(kind="cosine", timesteps=50)
-    g = torch.Generator().manual_seed(0)
-    n = 200_000
-    x0 = torch.full((n, 1), 0.6)
-    for step in (0, 20, 49):
-        t = torch.full((n,), step)
-        xt = gaussian_q_sample(schedule=s, x0=x0, t=t, noise=torch.randn(n, 1, generator=g))
-        assert xt.mean().item() == pytest.approx(0.6 * s.sqrt_alphas_cumprod[step].item(), abs=0.01)
-        assert xt.var().item() == pytest.approx(1 - s.alphas_cumprod[step].item(), rel=0.02, abs=2e-4)
-
-
-def test_gaussian_posterior_matches_monte_carlo_regression():
-    """q(x_{t-1}|x_t, x_0) is Gaussian: regress sampled x_{t-1} on x_t for a fixed x_0."""
-    s = make_schedule(kind="linear", timesteps=40)
-    g = torch.Generator().manual_seed(1)
-    n, step, x0_value = 400_000, 10, -0.3
-    x0 = torch.full((n,), x0_value)
-    x_prev = gaussian_q_sample(schedule=s, x0=x0, t=torch.full((n,), step - 1), noise=torch.randn(n, generator=g))
-    x_t = (1 - s.betas[step]).sqrt() * x_prev + s.betas[step].sqrt() * torch.randn(n, generator=g)
-    cov = torch.cov(torch.stack([x_t, x_prev]))
-    slope = cov[0, 1] / cov[0, 0]
-    intercept = x_prev.mean() - slope * x_t.mean()
-    resid_var = (x_prev - (intercept + slope * x_t)).var()
-    assert slope.item() == pytest.approx(s.posterior_mean_coef2[step].item(), rel=0.01)
-    assert intercept.item() == pytest.approx(s.posterior_mean_coef1[step].item() * x0_value, abs=0.005)
-    assert resid_var.item() == pytest.approx(s.posterior_variance[step].item(), rel=0.02)
-    mean, var, _ = gaussian_posterior(schedule=s, x0=x0[:1], x_t=x_t[:1], t=torch.tensor([step]))
-    assert mean.item() == pytest.approx((intercept + slope * x_t[0]).item(), abs=0.01)
-    assert var.item() == pytest.approx(s.posterior_variance[step].item())
-
-
-def test_reverse_step_with_true_noise_recovers_x0_at_first_step():
-    s = make_schedule(kind="cosine", timesteps=100)
-    g = torch.Generator().manual_seed(2)
-    x0 = torch.rand(8, 3, 4, generator=g) * 2 - 1  # [B, K, d]
-    noise = torch.randn(x0.shape, generator=g)
-    for step in (0, 37, 99):
-        t = torch.full((8, 3), step)
-        x_t = gaussian_q_sample(schedule=s, x0=x0, t=t, noise=noise)
-        torch.testing.assert_close(gaussian_predict_x0(schedule=s, x_t=x_t, t=t, eps=noise), x0, atol=2e-3, rtol=0)
-    t0 = torch.zeros(8, 3, dtype=torch.long)
-    x1 = gaussian_q_sample(schedule=s, x0=x0, t=t0, noise=noise)
-    fresh = torch.randn(x0.shape, generator=g)  # ignored at t = 0: the last step returns its mean
-    x_prev = gaussian_p_step(schedule=s, x_t=x1, t=t0, eps=noise, noise=fresh, clip=False)
-    torch.testing.assert_close(x_prev, x0, atol=1e-5, rtol=0)
 
 
 def test_onehot_roundtrip_and_sliced_logsumexp():

@@ -22,7 +22,7 @@ def fast_params(**kw) -> TrainParams:
     base = {
         "epsilon": 8.0,
         "delta": 1e-4,
-        "accountant": "rdp",
+
         "epochs": 3,
         "batch_size": 64,
         "lr": 5e-3,

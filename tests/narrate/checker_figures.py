@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO
-from traumasynth.narrate.checker_score import CheckerScore
+from traumasynth.experiments.checker_score import CheckerScore
 
 
 def detail(score: CheckerScore) -> str:

@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from traumasynth.narrate import LlamaCppBackend, NarrateParams, load_lexicon
-from traumasynth.narrate.facts import Lexicon
-from traumasynth.narrate.modelfile import default_model_path
+from traumasynth.narrate.checking.facts import Lexicon, load_lexicon
+from traumasynth.narrate.generation.in_process import LlamaCppBackend
+from traumasynth.narrate.generation.modelfile import default_model_path
+from traumasynth.narrate.params import NarrateParams
 from traumasynth.spec import DatasetSpec
 
 PROMPTS = REPO / "prompts"

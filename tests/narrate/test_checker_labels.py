@@ -25,8 +25,8 @@ import pytest
 
 from tests.conftest import REPO
 from tests.narrate.checker_figures import assert_committed, detail
-from traumasynth.narrate import load_lexicon
-from traumasynth.narrate.checker_score import CheckerScore, LabelledNote, load_labelled, score_checker
+from traumasynth.experiments.checker_score import CheckerScore, LabelledNote, load_labelled, score_checker
+from traumasynth.narrate.checking.facts import load_lexicon
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.narrate.checker_figures import assert_committed, detail
-from traumasynth.narrate.checker_score import CheckerScore, load_labelled, score_hand_and_spec
+from traumasynth.experiments.checker_score import CheckerScore, load_labelled, score_hand_and_spec
 from traumasynth.spec import load_spec
 
 SETS = {

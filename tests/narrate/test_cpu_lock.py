@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from traumasynth.narrate import LlamaCppBackend, Request, Sampling
-from traumasynth.narrate.cpu_lock import cpu_narration, lock_path
-from traumasynth.narrate.prompts import Prompt
+from traumasynth.narrate.generation.backend import Request, Sampling
+from traumasynth.narrate.generation.cpu_lock import cpu_narration, lock_path
+from traumasynth.narrate.generation.in_process import LlamaCppBackend
+from traumasynth.narrate.prompts.templates import Prompt
 
 HOLD_S = 1.0
 

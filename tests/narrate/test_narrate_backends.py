@@ -10,8 +10,11 @@ import pytest
 
 from tests.narrate.conftest import PROMPTS
 from traumasynth.errors import NarratorUnavailableError, ParamsError
-from traumasynth.narrate import LlamaCppBackend, Prompt, Request, Sampling, ServerBackend, load_prompt
-from traumasynth.narrate.modelfile import model_sha256, resolve_model_path
+from traumasynth.narrate.generation.backend import Request, Sampling
+from traumasynth.narrate.generation.in_process import LlamaCppBackend
+from traumasynth.narrate.generation.modelfile import model_sha256, resolve_model_path
+from traumasynth.narrate.generation.server import ServerBackend
+from traumasynth.narrate.prompts.templates import Prompt, load_prompt
 
 SAMPLING = Sampling(max_tokens=16, temperature=0.8, top_p=0.95, stop=("\n",))
 

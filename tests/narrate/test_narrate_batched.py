@@ -10,19 +10,12 @@ import pytest
 
 from tests.narrate.conftest import fast_params
 from traumasynth.errors import ParamsError
-from traumasynth.narrate import (
-    Generation,
-    LlamaCppBackend,
-    NarrationJob,
-    Prompt,
-    Request,
-    Sampling,
-    load_lexicon,
-    load_prompt,
-    run_narration,
-)
-from traumasynth.narrate.backends import resolve_threads
-from traumasynth.narrate.batched import common_prefix
+from traumasynth.narrate.checking.facts import load_lexicon
+from traumasynth.narrate.generation.backend import Generation, Request, Sampling
+from traumasynth.narrate.generation.in_process import LlamaCppBackend, resolve_threads
+from traumasynth.narrate.generation.sequences import common_prefix
+from traumasynth.narrate.prompts.templates import Prompt, load_prompt
+from traumasynth.narrate.runner import NarrationJob, run_narration
 
 SHORT = Sampling(max_tokens=6, temperature=0.8, top_p=0.95, stop=("\n",))
 #: Long enough for notes of different seeds to part (the first tokens copy the row's age).

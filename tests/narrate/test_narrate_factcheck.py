@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from traumasynth.narrate import check_narrative, extract_facts, load_lexicon
-from traumasynth.narrate.facts import Lexicon
+from traumasynth.narrate.checking.factcheck import check_narrative
+from traumasynth.narrate.checking.facts import Lexicon, extract_facts, load_lexicon
 
 ROW = {
     "age": 34,
@@ -126,7 +126,7 @@ def test_neiss_disposition_and_misspelt_fall() -> None:
 
 
 def test_number_words_are_read_as_digits(lexicon: Lexicon) -> None:
-    from traumasynth.narrate.facts import numbers_as_digits
+    from traumasynth.narrate.checking.facts import numbers_as_digits
 
     assert (
         numbers_as_digits("Forty-two-year-old, GCS fourteen, HR one hundred and ten") == "42-year-old, GCS 14, HR 110"

@@ -10,7 +10,9 @@ import yaml
 
 from tests.narrate.conftest import PROMPTS
 from traumasynth.errors import ParamsError, SpecError
-from traumasynth.narrate import check_narrative, load_lexicon, load_prompt
+from traumasynth.narrate.checking.factcheck import check_narrative
+from traumasynth.narrate.checking.facts import load_lexicon
+from traumasynth.narrate.prompts.templates import load_prompt
 from traumasynth.spec import DatasetSpec
 
 

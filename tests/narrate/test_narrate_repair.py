@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.narrate.test_narrate_factcheck import FAITHFUL, ROW
-from traumasynth.narrate.facts import Lexicon
-from traumasynth.narrate.repair import repair_narrative
+from traumasynth.narrate.checking.facts import Lexicon
+from traumasynth.narrate.checking.repair import repair_narrative
 
 
 def test_a_faithful_note_is_kept_as_it_is(lexicon: Lexicon) -> None:

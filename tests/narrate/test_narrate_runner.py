@@ -16,8 +16,10 @@ from typer.testing import CliRunner
 
 from tests.conftest import DATASETS, REPO, load_stage
 from tests.narrate.conftest import fast_params
-from traumasynth.narrate import LlamaCppBackend, NarrationJob, load_lexicon, load_prompt, run_narration
-from traumasynth.narrate.runner import OUTPUT_COLUMNS, candidate_seed
+from traumasynth.narrate.checking.facts import load_lexicon
+from traumasynth.narrate.generation.in_process import LlamaCppBackend
+from traumasynth.narrate.prompts.templates import load_prompt
+from traumasynth.narrate.runner import OUTPUT_COLUMNS, NarrationJob, candidate_seed, run_narration
 from traumasynth.spec import DatasetSpec
 
 

@@ -16,17 +16,11 @@ import pytest
 
 from tests.narrate.conftest import PROMPTS, fast_params
 from traumasynth.errors import ParamsError
-from traumasynth.narrate import (
-    Generation,
-    NarrationJob,
-    Prompt,
-    Request,
-    Sampling,
-    ServerBackend,
-    load_lexicon,
-    load_prompt,
-    run_narration,
-)
+from traumasynth.narrate.checking.facts import load_lexicon
+from traumasynth.narrate.generation.backend import Generation, Request, Sampling
+from traumasynth.narrate.generation.server import ServerBackend
+from traumasynth.narrate.prompts.templates import Prompt, load_prompt
+from traumasynth.narrate.runner import NarrationJob, run_narration
 
 
 def _free_port() -> int:

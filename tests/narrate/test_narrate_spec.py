@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
-from traumasynth.narrate import check_narrative
-from traumasynth.narrate.prompts import PromptTemplate
+from traumasynth.narrate.checking.factcheck import check_narrative
+from traumasynth.narrate.checking.spec_lexicon import spec_lexicon
+from traumasynth.narrate.prompts.spec_prompt import SpecPrompt
+from traumasynth.narrate.prompts.templates import PromptTemplate
 from traumasynth.narrate.sources import narration_lexicon, narration_prompt
-from traumasynth.narrate.spec_lexicon import spec_lexicon
-from traumasynth.narrate.spec_prompt import SpecPrompt
 from traumasynth.spec import DatasetSpec, load_spec
 
 #: A user's own table: descriptions and units only, no aliases, no labels, no prompt, no lexicon.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from traumasynth.narrate import prompt_cache
-from traumasynth.narrate.prompt_cache import PromptCache, default_dir, model_identity
+from traumasynth.narrate.generation import prompt_cache
+from traumasynth.narrate.generation.prompt_cache import PromptCache, default_dir, model_identity
 
 
 def test_a_state_is_found_only_for_the_same_model_context_and_tokens(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from traumasynth.errors import ParamsError, PrivacyBudgetError, TrainingError
-from traumasynth.privacy.dp import DPTask, check_privacy_inputs, resolve_device, train_dp
+from traumasynth.params import load_section
+from traumasynth.privacy.dp import DPTask, train_dp
+from traumasynth.privacy.inputs import check_privacy_inputs, resolve_device
 from traumasynth.privacy.plan import SGDShape, plan_budget
 from traumasynth.training import TrainParams
 
@@ -53,10 +55,13 @@ def params(**kw) -> TrainParams:
     return TrainParams(**{**base, **kw})
 
 
-@pytest.mark.parametrize("epsilon", [0.0, -1.0, float("nan")])
-def test_epsilon_must_be_positive(epsilon):
-    with pytest.raises(PrivacyBudgetError, match="must be a positive number"):
-        check_privacy_inputs(epsilon=epsilon, delta=1e-6, n_rows=1000, batch_size=10)
+@pytest.mark.parametrize("epsilon", [0.0, -1.0, float("nan"), float("inf")])
+def test_epsilon_must_be_positive(epsilon, tmp_path):
+    """ε is validated once, where params.yaml is read; the message names the key."""
+    path = tmp_path / "params.yaml"
+    path.write_text(f"train_dp_tabular:\n  epsilon: {epsilon}\n")
+    with pytest.raises(ParamsError, match=r"train_dp_tabular\.epsilon: .*must be a positive number"):
+        load_section(path, "train_dp_tabular", TrainParams)
 
 
 def test_delta_must_be_well_below_one_over_n():
@@ -189,7 +194,7 @@ def test_empty_poisson_batches_are_accounted():
 
 
 def test_batch_size_null_takes_a_sixteenth_of_the_rows():
-    from traumasynth.privacy.dp import auto_batch_size
+    from traumasynth.privacy.inputs import auto_batch_size
 
     assert [auto_batch_size(n) for n in (10, 650, 6500, 13000, 100_000)] == [1, 40, 406, 812, 1024]
     task, data = regression_task()  # 400 rows: batches of 25, 16 steps an epoch

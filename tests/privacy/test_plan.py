@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from traumasynth.errors import PrivacyBudgetError
 from traumasynth.privacy.histogram import gaussian_epsilon
-from traumasynth.privacy.plan import BudgetPlan, SGDShape, gaussian_mu, plan_budget
+from traumasynth.privacy.plan import BudgetPlan, SGDShape, compose_releases, gaussian_mu, plan_budget
 
 
 def _prv_epsilon(plan: BudgetPlan) -> float:
@@ -99,3 +99,25 @@ def test_bad_settings_are_refused(kwargs, words):
     shape = SGDShape.for_loader(n_rows=1000, batch_size=100, epochs=2)
     with pytest.raises(PrivacyBudgetError, match=words):
         plan_budget(**args, sgd=shape)
+
+
+def test_the_accountant_setting_chooses_how_the_plan_composes():
+    """``train_dp_tabular.accountant`` is not a label: RDP's looser bound needs more DP-SGD noise for the same ε."""
+    shape = SGDShape.for_loader(n_rows=13_000, batch_size=812, epochs=30)
+    prv = plan_budget(epsilon=3.0, delta=1e-5, histogram_share=0.02, prior_share=0.5, sgd=shape, accountant="prv")
+    rdp = plan_budget(epsilon=3.0, delta=1e-5, histogram_share=0.02, prior_share=0.5, sgd=shape, accountant="rdp")
+    assert rdp.composition.startswith("rdp") and prv.composition.startswith("prv")
+    assert rdp.sgd_noise > 1.02 * prv.sgd_noise
+    assert rdp.epsilon <= 3.0 and prv.epsilon <= 3.0
+
+
+def test_a_folder_of_models_composes_to_less_than_their_sum():
+    shape = SGDShape.for_loader(n_rows=13_000, batch_size=812, epochs=30)
+    vae = plan_budget(epsilon=3.0, delta=1e-5, histogram_share=0.02, prior_share=0.95, sgd=shape)
+    floor = plan_budget(epsilon=3.0, delta=1e-5, histogram_share=0.02, prior_share=0.98, sgd=None)
+    eps, delta, rule = compose_releases([vae, vae])
+    assert delta == 2e-5 and 3.0 < eps < 6.0 and "every model" in rule
+    eps_floor, _, rule_floor = compose_releases([floor, floor])
+    # two Gaussian releases: exact, mu^2 adds (one release at ε = 3 with sqrt(2) x mu)
+    assert 3.0 < eps_floor < 6.0 and "exact" in rule_floor
+    assert compose_releases([floor]) == (floor.epsilon, floor.delta, floor.composition)

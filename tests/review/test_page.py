@@ -9,14 +9,14 @@ import pytest
 from tests.review.conftest import MODELS, write_inputs
 from traumasynth.errors import DataError, ParamsError
 from traumasynth.review.items import ReviewItem, draw_items
-from traumasynth.review.page import build_review_page, render_page
+from traumasynth.review.page import render_page, run
 from traumasynth.review.params import ReviewParams
 from traumasynth.review.sources import load_real, load_synthetic
 from traumasynth.spec import DatasetSpec
 
 
 def _build(root: Path, spec: DatasetSpec, params: ReviewParams, out: str = "review"):
-    return build_review_page(
+    return run(
         spec=spec,
         params=params,
         models=MODELS,
@@ -96,7 +96,7 @@ def test_forcing_real_rows_without_narratives_is_refused(tmp_path: Path, sim_spe
 
 def test_a_model_called_real_is_refused(tmp_path: Path, sim_spec: DatasetSpec) -> None:
     with pytest.raises(ParamsError, match="real"):
-        build_review_page(
+        run(
             spec=sim_spec,
             params=ReviewParams(),
             models=["real"],

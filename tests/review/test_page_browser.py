@@ -2,10 +2,15 @@
 
 CI needs: `apt-get install -y chromium` and `pip install playwright` (no `playwright install`:
 the system browser is used). Without them these tests skip, saying which is missing.
+
+What the page shows after an action (a click, a key, a reload) is read with Playwright's
+``expect``, which waits for it: a plain ``inner_text()`` right after a click may see the page
+before it redrew.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,17 +19,21 @@ import pytest
 from tests.browser import Watch
 from tests.review.conftest import MODELS, write_inputs
 from traumasynth.review.ingest import read_key, read_ratings
-from traumasynth.review.page import build_review_page
+from traumasynth.review.page import run
 from traumasynth.review.params import ReviewParams
 from traumasynth.spec import DatasetSpec
 
 pytestmark = pytest.mark.slow
 
+expect = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)"
+).expect
+
 
 @pytest.fixture(scope="module")
 def review_page(tmp_path_factory: pytest.TempPathFactory, public_spec: DatasetSpec) -> Path:
     root = write_inputs(tmp_path_factory.mktemp("review"), public_spec, n_rows=20)
-    build_review_page(
+    run(
         spec=public_spec,
         params=ReviewParams(n_items_per_source=3, seed=5),
         models=MODELS,
@@ -45,8 +54,8 @@ def test_rate_reload_and_export(browser, review_page: Path, tmp_path: Path) -> N
     url = (review_page / "page.html").as_uri()
     page.goto(url)
     key = read_key(review_page / "key.json")
-    assert page.locator("#record-heading").inner_text() == "Record 1 of 9"
-    assert page.locator("#progress-text").inner_text().startswith("Rated 0 of 9")
+    expect(page.locator("#record-heading")).to_have_text("Record 1 of 9")
+    expect(page.locator("#progress-text")).to_have_text(re.compile(r"^Rated 0 of 9"))
 
     # Every form control has a label; radio groups sit in fieldsets with a legend.
     unlabelled = page.evaluate(
@@ -67,35 +76,38 @@ def test_rate_reload_and_export(browser, review_page: Path, tmp_path: Path) -> N
     page.get_by_label("Other remarks on this record (optional)").fill('=HYPERLINK("x") odd "pulse", check')
     page.get_by_label("Synthetic record").check()
     page.get_by_role("button", name="Export ratings (CSV)").click()
-    assert "Enter your reviewer ID" in page.locator("#status").inner_text()
-    assert page.evaluate("document.activeElement.id") == "reviewer-id"
+    expect(page.locator("#status")).to_contain_text("Enter your reviewer ID")
+    expect(page.locator("#reviewer-id")).to_be_focused()
     page.get_by_label("Your reviewer ID (initials or study code)").fill("dr_x")
 
     # Next record by button, then by keyboard (j), then back (k).
     page.get_by_role("button", name="Next record →").first.click()
-    assert page.locator("#record-heading").inner_text() == "Record 2 of 9"
-    assert page.evaluate("document.activeElement.id") == "record-heading"
-    second_id = page.locator("#item-id").inner_text()
+    expect(page.locator("#record-heading")).to_have_text("Record 2 of 9")
+    expect(page.locator("#record-heading")).to_be_focused()
+    expect(page.locator("#item-id")).not_to_have_text(first_id)
+    second_id = page.locator("#item-id").inner_text()  # drawn in the same redraw as the heading waited for
     page.get_by_label("1 – clearly unrealistic").check()
     page.get_by_label("Real patient record").check()
     page.keyboard.press("j")
-    assert page.locator("#record-heading").inner_text() == "Record 3 of 9"
-    assert page.get_by_label("1 – clearly unrealistic").is_checked() is False
+    expect(page.locator("#record-heading")).to_have_text("Record 3 of 9")
+    expect(page.get_by_label("1 – clearly unrealistic")).not_to_be_checked()
     page.keyboard.press("k")
-    assert page.get_by_label("1 – clearly unrealistic").is_checked()
-    assert page.locator("#progress-text").inner_text() == "Rated 2 of 9 records (1 fully answered)."
+    expect(page.locator("#record-heading")).to_have_text("Record 2 of 9")
+    expect(page.get_by_label("1 – clearly unrealistic")).to_be_checked()
+    expect(page.locator("#progress-text")).to_have_text("Rated 2 of 9 records (1 fully answered).")
 
     # Closing the tab loses nothing: a new tab restores answers, reviewer and position.
     page.close()
     page = context.new_page()
     watch2 = Watch(page)
     page.goto(url)
-    assert page.locator("#record-heading").inner_text() == "Record 2 of 9"
-    assert page.get_by_label("Your reviewer ID (initials or study code)").input_value() == "dr_x"
+    expect(page.locator("#record-heading")).to_have_text("Record 2 of 9")
+    expect(page.get_by_label("Your reviewer ID (initials or study code)")).to_have_value("dr_x")
     page.get_by_role("button", name="← Previous record").first.click()
-    assert page.locator("#item-id").inner_text() == first_id
-    assert page.get_by_label("Implausible vital signs").is_checked()
-    assert page.get_by_label("Other remarks on this record (optional)").input_value() == (
+    expect(page.locator("#record-heading")).to_have_text("Record 1 of 9")
+    expect(page.locator("#item-id")).to_have_text(first_id)
+    expect(page.get_by_label("Implausible vital signs")).to_be_checked()
+    expect(page.get_by_label("Other remarks on this record (optional)")).to_have_value(
         '=HYPERLINK("x") odd "pulse", check'
     )
 

@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 
 from tests.conftest import load_stage
 from traumasynth.constraints import check_constraints
-from traumasynth.sampling import synthetic_columns
+from traumasynth.sampling.draw import synthetic_columns
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
-from traumasynth.training import TrainParams, run_train_stage
+from traumasynth.training import TrainParams
+from traumasynth.training import run as run_training
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -33,7 +34,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory, sim_spec: DatasetSpec, sim
     train.parent.mkdir(parents=True)
     sim_rows[[c.name for c in sim_spec.prepared_columns]].to_parquet(train, index=False)
     for name, epsilon in (("marginals", 4.0), ("plain", None)):
-        run_train_stage(
+        run_training(
             model="marginals",
             train_path=train,
             spec=sim_spec,

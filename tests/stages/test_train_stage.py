@@ -30,7 +30,6 @@ def write_params(tmp_path, **train):
     section = {
         "epsilon": 8.0,
         "delta": 1e-4,
-        "accountant": "rdp",
         "max_grad_norm": 1.0,
         "epochs": 2,
         "batch_size": 64,
@@ -114,7 +113,7 @@ def test_trains_and_writes_model_metrics_and_curve(workdir, sim_spec):
 @pytest.mark.parametrize(
     ("train", "model", "message"),
     [
-        ({"epsilon": 0.0}, "vae", "epsilon must be a positive number"),
+        ({"epsilon": 0.0}, "vae", "epsilon: Value error, must be a positive number"),
         ({"delta": 0.01}, "vae", "whole record"),
         ({"batch_size": 100000}, "vae", "batch_size = 100000 is larger than"),
         ({"vae": {"latent": 3}}, "vae", "train_dp_tabular.vae.latent"),

@@ -1,6 +1,6 @@
 """Evaluation of synthetic tables and narratives: fidelity, utility, privacy risk, narrative quality.
 
-Entry points: ``traumasynth.evaluate.run.run_model_evaluation`` (one model, called by
-``stages/evaluate.py``) and ``traumasynth.evaluate.compare.compare_models`` (all models side by
+Entry points: ``traumasynth.evaluate.run.run`` (one model, called by
+``stages/evaluate.py``) and ``traumasynth.evaluate.compare.run`` (all models side by
 side, called by ``stages/compare.py``).
 """

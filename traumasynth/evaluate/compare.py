@@ -2,7 +2,7 @@
 
 It reads what ``evaluate`` wrote for each model of ``base.models`` and ``baselines.peers`` (the
 summary in ``data/evaluation/`` and ``metrics/evaluate_<model>.json``) and computes nothing on
-the real rows itself.
+the real rows itself. ``run`` is the stage's entry point.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def evaluate_stage_name(model: str, *, peers: tuple[str, ...]) -> str:
     return f"evaluate_peer@{model}" if model in peers else f"evaluate@{model}"
 
 
-def compare_models(
+def run(
     *,
     dataset: str,
     models: tuple[str, ...],

@@ -1,6 +1,6 @@
 """Spec-driven feature matrices for the evaluation models and distances.
 
-All layouts come from ``traumasynth.encoding.TableEncoder`` (spec bounds and category
+All layouts come from ``traumasynth.encoding.table.TableEncoder`` (spec bounds and category
 lists, nothing fitted on data), so the same row gets the same vector whichever table
 it comes from:
 
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from traumasynth.encoding import MISSING_LEVEL, EncodedTable, TableEncoder
+from traumasynth.encoding.table import MISSING_LEVEL, EncodedTable, TableEncoder
 
 #: HistGradientBoosting handles at most this many levels per categorical feature.
 _MAX_TREE_LEVELS = 255

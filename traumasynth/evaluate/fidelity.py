@@ -14,7 +14,7 @@ Every metric compares two frames in the spec's form (the modelled columns):
 - ``discriminator_auc``: cross-validated AUC of a classifier telling real from synthetic
   rows (0.5 = indistinguishable, 1 = trivially told apart). Numeric values of both sides are
   first put on the spec's public grid (one cell per integer value, equal-width bins
-  otherwise: ``traumasynth.models.marginals.numeric_grids``): compared raw, the trees told
+  otherwise: ``traumasynth.encoding.grid.numeric_grids``): compared raw, the trees told
   every model from the real rows (AUC 0.99-1.00, AIM included) by decimals alone, since real
   values sit on recording grids (whole years, whole beats per minute) and generated ones do not.
   ``discriminator_features`` names the columns the discriminator relies on.
@@ -34,10 +34,11 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
-from traumasynth.encoding import MISSING_LEVEL, EncodedTable, TableEncoder
+from traumasynth.encoding.grid import numeric_grids
+from traumasynth.encoding.table import MISSING_LEVEL, EncodedTable, TableEncoder
 from traumasynth.errors import DataError
 from traumasynth.evaluate.features import make_hgb, tree_matrix
-from traumasynth.models.marginals import MarginalsConfig, numeric_grids
+from traumasynth.models.marginals import MarginalsConfig
 from traumasynth.spec import DATETIME_PART_BOUNDS, ColumnSpec, DatasetSpec
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
-from traumasynth.encoding import TableEncoder
+from traumasynth.encoding.table import TableEncoder
 from traumasynth.evaluate.features import gower_matrix, row_keys
 
 log = logging.getLogger(__name__)

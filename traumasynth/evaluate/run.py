@@ -1,6 +1,6 @@
 """The ``evaluate`` stage: one model's fidelity, utility, privacy risk and narrative quality.
 
-``run_model_evaluation`` checks the model's inputs first, computes everything in memory, then
+``run``, the stage's entry point, checks the model's inputs first, computes everything in memory, then
 writes ``metrics/evaluate_<model>.json``, the model's plot CSVs and its summary
 (``data/evaluation/<model>.json``, read by the ``compare`` stage), each atomically, so a
 failure leaves no half-updated set of metrics behind.
@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from traumasynth import layout
 from traumasynth.constraints import check_constraints
-from traumasynth.encoding import TableEncoder
+from traumasynth.encoding.table import TableEncoder
 from traumasynth.errors import DataError
 from traumasynth.evaluate import fidelity, plots
 from traumasynth.evaluate.inputs import InputPaths, ModelInputs, check_inputs, load_model_inputs
@@ -309,7 +309,7 @@ def evaluate_model(
     )
 
 
-def run_model_evaluation(
+def run(
     *,
     spec: DatasetSpec,
     model: str,

@@ -22,14 +22,13 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
-from traumasynth.encoding import TableEncoder
+from traumasynth.encoding.table import TableEncoder
 from traumasynth.errors import DataError
 from traumasynth.evaluate.features import make_hgb, onehot_matrix, tree_matrix
 
 log = logging.getLogger(__name__)
 
 ClassifierName = Literal["hgb", "logreg"]
-Setting = Literal["trtr", "tstr", "augmented"]
 
 
 @dataclass(frozen=True)

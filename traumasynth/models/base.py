@@ -2,7 +2,7 @@
 
 A synthesizer learns the modelled columns of a dataset specification and emits new
 rows in the spec's form. The public methods live here and do the common work
-(checking inputs, encoding with :class:`~traumasynth.encoding.TableEncoder`,
+(checking inputs, encoding with :class:`~traumasynth.encoding.table.TableEncoder`,
 validating outputs, saving atomically, refusing a model of another spec); a model
 implements four private hooks:
 
@@ -29,12 +29,12 @@ import pandas as pd
 import torch
 from torch import nn
 
-from traumasynth.encoding import EncodedTable, TableEncoder
+from traumasynth.encoding.table import EncodedTable, TableEncoder
 from traumasynth.errors import DataError, ModelMismatchError, NotFittedError, SchemaError
 from traumasynth.io import atomic_dir, read_json_object
 from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import TrainResult
-from traumasynth.privacy.settings import TrainParams
+from traumasynth.privacy.settings import DPSettings
 from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
 
@@ -74,7 +74,7 @@ class Synthesizer(ABC):
         """A freshly initialised network for ``self.config`` and ``self.encoder``."""
 
     @abstractmethod
-    def _fit(self, enc: EncodedTable, *, params: TrainParams, device: torch.device, seed: int) -> TrainResult:
+    def _fit(self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int) -> TrainResult:
         """Train ``self.network`` on the encoded rows."""
 
     @abstractmethod
@@ -90,7 +90,7 @@ class Synthesizer(ABC):
     def is_fitted(self) -> bool:
         return self._fitted
 
-    def fit(self, data: pd.DataFrame, *, params: TrainParams, device: torch.device, seed: int = 0) -> TrainResult:
+    def fit(self, data: pd.DataFrame, *, params: DPSettings, device: torch.device, seed: int = 0) -> TrainResult:
         """Learn the modelled columns of ``data`` (a frame in the spec's form).
 
         Only ``spec.modelled_columns`` are used; id and narrative columns are ignored.

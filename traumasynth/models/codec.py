@@ -2,7 +2,7 @@
 
 The DP-SGD models (VAE, DDPM) see a table in which each numeric slot is replaced by its
 cell on the public grid of the ``marginals`` model (one cell per value of a narrow integer,
-equal-width bins otherwise; ``traumasynth.models.marginals.numeric_grids``) and each
+equal-width bins otherwise; ``traumasynth.encoding.grid.numeric_grids``) and each
 categorical slot keeps its levels. On that all-categorical view the DP class-conditional
 marginals are exactly a table of log-probabilities ``[K, W]`` that a network can add to its
 logits (:meth:`GridCodec.log_prior`): the network then starts at the marginals floor and
@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from traumasynth.encoding import EncodedTable, TableEncoder
-from traumasynth.models.marginals import Grid, MarginalsConfig, MarginalsSynthesizer, numeric_grids
+from traumasynth.encoding.grid import Grid, numeric_grids
+from traumasynth.encoding.table import EncodedTable, TableEncoder
+from traumasynth.models.marginals import MarginalsConfig, MarginalsSynthesizer
 
 #: Share of probability spread evenly over a slot's cells before taking logs: no cell is impossible.
 _PRIOR_FLOOR = 1e-3

@@ -7,7 +7,8 @@ it the floor a generative model must beat, and a fast, light model for tests.
 
 Bins are public: a categorical slot has its spec levels; a numeric slot (scaled to
 ``[-1, 1]`` with spec bounds) has ``n_bins`` equal-width bins, or one point per value when
-it is an untransformed integer (or datetime part) with at most ``max_points`` values.
+it is an untransformed integer (or datetime part) with at most ``max_points`` values
+(the public grid, ``traumasynth.encoding.grid``).
 A column's ``__missing__`` indicator is released as one more cell of its first numeric slot
 (present values in the bins, missing rows in the extra cell), not as a histogram of its own;
 the indicator's counts are then read off that cell (post-processing).
@@ -36,14 +37,16 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from traumasynth.encoding import EncodedTable
+from traumasynth.encoding.grid import Grid, numeric_grids
+from traumasynth.encoding.table import EncodedTable
 from traumasynth.models.base import Synthesizer
+from traumasynth.models.postprocess import project_nonnegative, shrink_to_pooled
 from traumasynth.params import FrozenParams
-from traumasynth.privacy.dp import TrainResult, check_privacy_inputs
+from traumasynth.privacy.dp import TrainResult
+from traumasynth.privacy.inputs import check_privacy_inputs
 from traumasynth.privacy.keys import keyed_rng
 from traumasynth.privacy.plan import plan_budget
-from traumasynth.privacy.settings import TrainParams
-from traumasynth.spec import DATETIME_PART_BOUNDS, DatasetSpec
+from traumasynth.privacy.settings import DPSettings
 
 logger = logging.getLogger(__name__)
 
@@ -66,90 +69,6 @@ class MarginalsConfig(FrozenParams):
     max_points: int = Field(default=32, ge=2, le=512)
     shrinkage: bool = True
     probe_share: float | None = Field(default=0.2, gt=0, lt=1)
-
-
-class Grid:
-    """The public binning of one numeric slot: ``size`` cells, point values or equal-width bins."""
-
-    def __init__(self, size: int, points: bool) -> None:
-        self.size = size
-        self.points = points
-
-    def index(self, x: np.ndarray) -> np.ndarray:
-        """Cell of each scaled value in ``[-1, 1]``."""
-        pos = (np.clip(x.astype(np.float64), -1.0, 1.0) + 1.0) / 2.0
-        if self.points:
-            return np.rint(pos * (self.size - 1)).astype(np.int64)
-        return np.minimum(np.floor(pos * self.size), self.size - 1).astype(np.int64)
-
-    def value(self, cell: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
-        """A scaled value in each cell: the point itself, or uniform within the bin."""
-        if self.points:
-            return -1.0 + 2.0 * cell.double() / (self.size - 1)
-        u = torch.rand(cell.shape, generator=generator, dtype=torch.float64)
-        return -1.0 + 2.0 * (cell.double() + u) / self.size
-
-
-def numeric_grids(spec: DatasetSpec, num_names: list[str], config: MarginalsConfig) -> list[Grid]:
-    grids = []
-    for slot in num_names:
-        col_name, _, part = slot.partition(".")
-        col = spec.column(col_name)
-        n_values: int | None = None
-        if part:
-            if part == "year":
-                low, high = col.date_bounds
-                n_values = high.year - low.year + 1
-            else:
-                lo, hi = DATETIME_PART_BOUNDS[part]
-                n_values = hi - lo + 1
-        elif col.kind == "integer" and col.transform == "none":
-            lo_f, hi_f = col.numeric_bounds
-            n_values = int(math.floor(hi_f) - math.ceil(lo_f)) + 1
-        if n_values is not None and n_values <= config.max_points:
-            grids.append(Grid(max(n_values, 2), points=True))
-        else:
-            grids.append(Grid(config.n_bins, points=False))
-    return grids
-
-
-def project_nonnegative(v: np.ndarray) -> np.ndarray:
-    """Euclidean projection of each row of ``v`` onto the non-negative vectors with the row's own total.
-
-    The total of a noisy row is an unbiased estimate of the true total; a row whose total is
-    not positive becomes all zero. Duchi et al. (2008), projection onto the simplex, by sorting.
-    """
-    v = np.atleast_2d(np.asarray(v, dtype=np.float64))
-    total = np.maximum(v.sum(axis=1), 0.0)  # [R]
-    u = -np.sort(-v, axis=1)  # descending
-    css = np.cumsum(u, axis=1) - total[:, None]
-    ks = np.arange(1, v.shape[1] + 1)
-    cond = u - css / ks > 0
-    rho = v.shape[1] - 1 - np.argmax(cond[:, ::-1], axis=1)  # last index where cond holds
-    theta = css[np.arange(v.shape[0]), rho] / (rho + 1)
-    out = np.maximum(v - theta[:, None], 0.0)
-    out[total <= 0] = 0.0
-    return out
-
-
-def shrink_to_pooled(counts: np.ndarray, *, noise: float) -> np.ndarray:
-    """Pull each class's row of ``counts`` ``[K, cells]`` toward the pooled distribution of all classes.
-
-    ``p(x | k) = (c_kx + tau * p(x)) / (n_k + tau)`` with ``tau = noise * sqrt(cells)``, the size of
-    the noise vector on one row: a class with many rows keeps its own shape, a class with few
-    (whose noisy shape is mostly noise) borrows the pooled one, whose noise is averaged over
-    ``K`` rows. Rows keep their totals. Post-processing of released counts (Dirichlet-smoothing
-    toward a pooled mean, as in empirical-Bayes estimators of many small histograms).
-    """
-    counts = np.asarray(counts, dtype=np.float64)
-    pooled = counts.sum(axis=0)
-    if pooled.sum() <= 0 or noise <= 0:
-        return counts
-    p = pooled / pooled.sum()
-    tau = noise * math.sqrt(counts.shape[1])
-    n = counts.sum(axis=1, keepdims=True)  # [K, 1]
-    shrunk = (counts + tau * p[None, :]) / (n + tau)
-    return shrunk * n
 
 
 class _MarginalTables(nn.Module):
@@ -339,7 +258,7 @@ class MarginalsSynthesizer(Synthesizer):
             sigmas.append(math.sqrt(1.0 / (a + b)))
         return out, sigmas
 
-    def _fit(self, enc: EncodedTable, *, params: TrainParams, device: torch.device, seed: int) -> TrainResult:
+    def _fit(self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int) -> TrainResult:
         start = time.perf_counter()
         n_rows = len(enc)
         check_privacy_inputs(epsilon=params.epsilon, delta=params.delta, n_rows=n_rows, batch_size=1)

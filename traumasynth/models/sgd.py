@@ -31,16 +31,17 @@ import torch
 from pydantic import Field
 from torch.utils.data import TensorDataset
 
-from traumasynth.encoding import EncodedTable
+from traumasynth.encoding.table import EncodedTable
 from traumasynth.errors import NotFittedError
 from traumasynth.models.base import Synthesizer
 from traumasynth.models.codec import GridCodec
 from traumasynth.models.marginals import MarginalsSynthesizer
 from traumasynth.params import FrozenParams
-from traumasynth.privacy.dp import DPTask, TrainResult, resolve_batch_size, train_dp
+from traumasynth.privacy.dp import DPTask, TrainResult, train_dp
+from traumasynth.privacy.inputs import resolve_batch_size
 from traumasynth.privacy.keys import keyed_rng
 from traumasynth.privacy.plan import BudgetPlan, SGDShape, plan_budget
-from traumasynth.privacy.settings import TrainParams
+from traumasynth.privacy.settings import DPSettings
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class SGDModelConfig(FrozenParams):
     max_grad_norm: float | None = Field(default=None, gt=0)
 
 
-def effective_params(params: TrainParams, config: SGDModelConfig, *, n_rows: int) -> TrainParams:
+def effective_params(params: DPSettings, config: SGDModelConfig, *, n_rows: int) -> DPSettings:
     """``train_dp_tabular`` with the model's own schedule fields in place of the shared ones.
 
     A batch size left null everywhere becomes ``auto_batch_size(n_rows)``.
@@ -104,7 +105,7 @@ class DPSGDSynthesizer(Synthesizer):
     def _sample_encoded(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
         return self.codec.from_codes(self._sample_codes(y, generator=generator), generator=generator)
 
-    def plan(self, *, params: TrainParams, n_rows: int) -> BudgetPlan | None:
+    def plan(self, *, params: DPSettings, n_rows: int) -> BudgetPlan | None:
         """The budget plan of a run on ``n_rows`` rows (``None`` without DP)."""
         if params.epsilon is None:
             return None
@@ -116,6 +117,7 @@ class DPSGDSynthesizer(Synthesizer):
             histogram_share=params.histogram_share,
             prior_share=self.config.prior_share,
             sgd=SGDShape.for_loader(n_rows=n_rows, batch_size=run.batch_size, epochs=run.epochs),
+            accountant=params.accountant,
         )
 
     def _class_probabilities(self) -> np.ndarray:
@@ -139,7 +141,7 @@ class DPSGDSynthesizer(Synthesizer):
         The criterion DP-SGD minimised (the VAE's negative ELBO, the DDPM's denoising loss) with the
         model's own per-batch noise drawn from a generator seeded by ``seed``, so the same rows and
         seed give the same losses. Lower means the model fits the row better (the membership score
-        of ``traumasynth.privacy.audit``).
+        of ``traumasynth.experiments.privacy_audit``).
 
         Raises:
             NotFittedError: the model was neither fitted nor loaded.
@@ -160,7 +162,7 @@ class DPSGDSynthesizer(Synthesizer):
                 total += task.criterion(self.network(*inputs), target).double()  # [N]
         return (total / draws).numpy()
 
-    def _fit(self, enc: EncodedTable, *, params: TrainParams, device: torch.device, seed: int) -> TrainResult:
+    def _fit(self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int) -> TrainResult:
         run = effective_params(params, self.config, n_rows=len(enc))
         plan = self.plan(params=params, n_rows=len(enc))
         if self.config.prior_share is not None:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from traumasynth.encoding import EncodedTable
+from traumasynth.encoding.table import EncodedTable
 from traumasynth.models.sgd import DPSGDSynthesizer, SGDModelConfig
 from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import Criterion, DPTask

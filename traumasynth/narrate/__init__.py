@@ -1,38 +1,12 @@
-"""Clinical narratives for synthetic rows, written by llama.cpp and fact-checked against the row.
+"""The ``narrate`` stage: a clinical narrative for each synthetic row, written by llama.cpp and
+fact-checked against the row.
 
-- ``backends``: ``LlamaCppBackend`` (in process) and ``ServerBackend`` (llama.cpp server(s)).
-- ``prompts``: versioned few-shot templates in ``prompts/<dataset>/<version>/``.
-- ``facts`` / ``factcheck``: what a note states, and its contradictions with the row.
-- ``runner``: sharded, resumable narration; ``pipeline``: the stage's library function.
+- ``params``: ``NarrateParams``, the ``narrate`` section of params.yaml.
+- ``pipeline``: ``run``, the stage's one entry point (synthetic file in, narratives and metrics out).
+- ``runner``: sharded, resumable narration (generate, check, repair, keep the best candidate).
+- ``sources``: which prompt and which fact lexicon a dataset uses (hand-written, else from the spec).
+- ``metrics``: the metrics of a narration run.
+- ``generation/``: running the language model (in process or on llama.cpp servers).
+- ``prompts/``: what the model is asked (few-shot templates, the prompt made from the spec).
+- ``checking/``: what a note states and where it contradicts its row (fact checker, repair).
 """
-
-from traumasynth.narrate.backends import Generation, LlamaCppBackend, NarratorBackend, Request, Sampling, ServerBackend
-from traumasynth.narrate.factcheck import FactCheck, check_narrative
-from traumasynth.narrate.facts import Lexicon, extract_facts, load_lexicon
-from traumasynth.narrate.params import NarrateParams
-from traumasynth.narrate.pipeline import narrate_synthetic, open_backend, select_rows
-from traumasynth.narrate.prompts import Prompt, PromptTemplate, load_prompt
-from traumasynth.narrate.runner import NarrationJob, run_narration
-
-__all__ = [
-    "FactCheck",
-    "Generation",
-    "Lexicon",
-    "LlamaCppBackend",
-    "NarrateParams",
-    "NarrationJob",
-    "NarratorBackend",
-    "Prompt",
-    "PromptTemplate",
-    "Request",
-    "Sampling",
-    "ServerBackend",
-    "check_narrative",
-    "extract_facts",
-    "load_lexicon",
-    "load_prompt",
-    "narrate_synthetic",
-    "open_backend",
-    "run_narration",
-    "select_rows",
-]

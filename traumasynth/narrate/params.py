@@ -47,7 +47,7 @@ class NarrateParams(FrozenParams):
         n_candidates: narratives tried per row (different seeds); the most faithful is kept.
             A row gets another try only while its (repaired) note still contradicts or omits a fact.
         repair: cut the clauses of a note that contradict its row, then check the note again
-            (``narrate/repair.py``); off = keep or reject whole notes.
+            (``narrate/checking/repair.py``); off = keep or reject whole notes.
         max_tokens: longest narrative, in tokens.
         temperature: sampling temperature.
         top_p: nucleus sampling threshold.

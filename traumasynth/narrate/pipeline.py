@@ -1,4 +1,4 @@
-"""The ``narrate`` stage's library function: synthetic file in, narratives and metrics out."""
+"""The ``narrate`` stage's one entry point, ``run``: synthetic file in, narratives and metrics out."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import pandas as pd
 from traumasynth import layout
 from traumasynth.errors import DataError
 from traumasynth.io import write_json_atomic, write_parquet_atomic
-from traumasynth.narrate.backends import LlamaCppBackend, NarratorBackend, ServerBackend
+from traumasynth.narrate.generation.backend import NarratorBackend
+from traumasynth.narrate.generation.in_process import LlamaCppBackend
+from traumasynth.narrate.generation.modelfile import model_sha256, resolve_model_path
+from traumasynth.narrate.generation.server import ServerBackend
 from traumasynth.narrate.metrics import narration_metrics
-from traumasynth.narrate.modelfile import model_sha256, resolve_model_path
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.runner import NarrationJob, empty_narratives, run_narration
 from traumasynth.narrate.sources import narration_lexicon, narration_prompt
@@ -99,7 +101,7 @@ def select_rows(
     return head[modelled], row_ids(head, spec)
 
 
-def narrate_synthetic(
+def run(
     *,
     synthetic_path: Path,
     spec: DatasetSpec,
@@ -143,34 +145,73 @@ def narrate_synthetic(
         # A table-only run (the privacy-utility sweep, a new dataset without prompts yet): no prompt
         # or model is loaded, the file is empty.
         logger.warning("narrate.n_rows is 0: writing an empty narratives file for %s", synthetic_path)
-        frame, model_file, template_version = empty_narratives(), "", params.prompt_version
+        narrated = _Narrated(empty_narratives(), "", params.prompt_version)
     else:
-        template = narration_prompt(prompts_dir=prompts_dir, spec=spec, version=params.prompt_version)
-        lexicon = narration_lexicon(spec=spec, directory=lexicons_dir)
-        opened = open_backend(params=params, seed=seed)
-        try:
-            job = NarrationJob(
-                params=params, seed=seed, template=template, lexicon=lexicon, model_sha256=opened.model_sha256
-            )
-            frame = run_narration(
-                rows=rows,
-                row_ids=ids,
-                job=job,
-                backend=opened.backend,
-                shard_dir=shard_dir,
-                desc=f"narrate {out_path.stem}",
-            )
-        finally:
-            opened.backend.close()
-        model_file = opened.model_file
-        template_version = template.version
-    write_parquet_atomic(frame, out_path)
+        narrated = _narrate_rows(
+            rows,
+            ids,
+            spec=spec,
+            params=params,
+            seed=seed,
+            prompts_dir=prompts_dir,
+            lexicons_dir=lexicons_dir,
+            shard_dir=shard_dir,
+            desc=f"narrate {out_path.stem}",
+        )
+    write_parquet_atomic(narrated.frame, out_path)
+    return _write_metrics(narrated, params=params, seed=seed, metrics_path=metrics_path)
+
+
+@dataclass(frozen=True)
+class _Narrated:
+    """The narratives of a run, the model file that wrote them and the prompt version they used."""
+
+    frame: pd.DataFrame
+    model_file: str
+    template_version: str
+
+
+def _narrate_rows(
+    rows: pd.DataFrame,
+    ids: list[str],
+    *,
+    spec: DatasetSpec,
+    params: NarrateParams,
+    seed: int,
+    prompts_dir: Path,
+    lexicons_dir: Path,
+    shard_dir: Path,
+    desc: str,
+) -> _Narrated:
+    """Load the prompt, the lexicon and the backend, and narrate ``rows`` (the backend is closed after)."""
+    template = narration_prompt(prompts_dir=prompts_dir, spec=spec, version=params.prompt_version)
+    lexicon = narration_lexicon(spec=spec, directory=lexicons_dir)
+    opened = open_backend(params=params, seed=seed)
+    try:
+        job = NarrationJob(
+            params=params, seed=seed, template=template, lexicon=lexicon, model_sha256=opened.model_sha256
+        )
+        frame = run_narration(
+            rows=rows,
+            row_ids=ids,
+            job=job,
+            backend=opened.backend,
+            shard_dir=shard_dir,
+            desc=desc,
+        )
+    finally:
+        opened.backend.close()
+    return _Narrated(frame, opened.model_file, template.version)
+
+
+def _write_metrics(narrated: _Narrated, *, params: NarrateParams, seed: int, metrics_path: Path) -> dict[str, Any]:
+    """Write the run's metrics to ``metrics_path``, log its headline figures and return them."""
     metrics = narration_metrics(
-        frame,
+        narrated.frame,
         backend=params.backend,
-        model_file=model_file,
+        model_file=narrated.model_file,
         extra={
-            "prompt_version": template_version,
+            "prompt_version": narrated.template_version,
             "prompt_format": params.prompt_format,
             "n_candidates_max": params.n_candidates,
             "seed": seed,

@@ -30,13 +30,13 @@ from tqdm.auto import tqdm
 
 from traumasynth.errors import DataError
 from traumasynth.io import write_json_atomic, write_parquet_atomic
-from traumasynth.narrate.backends import Generation, NarratorBackend, Request, Sampling
-from traumasynth.narrate.factcheck import FactCheck, check_narrative
-from traumasynth.narrate.facts import Lexicon
+from traumasynth.narrate.checking.factcheck import FactCheck, check_narrative
+from traumasynth.narrate.checking.facts import Lexicon
+from traumasynth.narrate.checking.repair import Repaired, repair_narrative
+from traumasynth.narrate.generation.backend import Generation, NarratorBackend, Request, Sampling
 from traumasynth.narrate.params import NarrateParams
-from traumasynth.narrate.prompts import PromptTemplate
-from traumasynth.narrate.repair import Repaired, repair_narrative
-from traumasynth.narrate.spec_prompt import SpecPrompt
+from traumasynth.narrate.prompts.spec_prompt import SpecPrompt
+from traumasynth.narrate.prompts.templates import PromptTemplate
 from traumasynth.row_ids import NARRATIVE_ID
 
 logger = logging.getLogger(__name__)

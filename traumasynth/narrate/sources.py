@@ -19,10 +19,10 @@ from pydantic import ValidationError
 
 from traumasynth import layout
 from traumasynth.errors import ParamsError
-from traumasynth.narrate.facts import Lexicon, load_lexicon
-from traumasynth.narrate.prompts import PromptTemplate, _Example, load_prompt
-from traumasynth.narrate.spec_lexicon import spec_lexicon
-from traumasynth.narrate.spec_prompt import SpecPrompt
+from traumasynth.narrate.checking.facts import Lexicon, load_lexicon
+from traumasynth.narrate.checking.spec_lexicon import spec_lexicon
+from traumasynth.narrate.prompts.spec_prompt import SpecPrompt
+from traumasynth.narrate.prompts.templates import PromptTemplate, _Example, load_prompt
 from traumasynth.spec import DatasetSpec
 
 logger = logging.getLogger(__name__)

@@ -17,8 +17,10 @@ Secure RNG versus reproducibility
 ---------------------------------
 With ``secure_mode=False`` (the default) the Gaussian noise and the Poisson batch
 sampling come from PyTorch's pseudo-random generators, seeded from the custodian's secret
-noise key and ``base.seed`` (``traumasynth.privacy.keys``): the same key and parameters give
-the same model, which DVC and reviewers rely on, and ``base.seed`` alone predicts nothing.
+noise key and the release's seed (``traumasynth.privacy.keys``: ``base.seed``, the model, the
+training rows and every budget parameter): the same key, rows and parameters give the same
+model, which DVC and reviewers rely on; ``base.seed`` alone predicts nothing, and any change
+to the release draws fresh noise.
 Floating-point Gaussian sampling can still leak through its low-order bits (Mironov 2012).
 ``secure_mode: true`` makes Opacus draw from ``/dev/urandom`` through ``torchcsprng`` with
 noise resistant to floating-point attacks, but ``torchcsprng`` has had no release for
@@ -44,9 +46,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
-from traumasynth.errors import ParamsError, PrivacyBudgetError, TrainingError
+from traumasynth.errors import PrivacyBudgetError, TrainingError
+from traumasynth.privacy.inputs import check_privacy_inputs, resolve_batch_size
 from traumasynth.privacy.keys import keyed_seed
-from traumasynth.privacy.settings import TrainParams
+from traumasynth.privacy.settings import DPSettings
 from traumasynth.seed import seed_everything
 
 logger = logging.getLogger(__name__)
@@ -139,77 +142,7 @@ class TrainResult:
         }
 
 
-#: ``batch_size: null`` takes this share of the training rows (each epoch then has ~16 DP-SGD steps) ...
-AUTO_BATCH_SHARE = 16
-#: ... capped here: larger batches only slow each step on a CPU.
-AUTO_BATCH_MAX = 1024
-
-
-def auto_batch_size(n_rows: int) -> int:
-    """The expected batch of ``batch_size: null``: ``n_rows // 16`` within ``[1, 1024]``."""
-    return max(1, min(AUTO_BATCH_MAX, n_rows // AUTO_BATCH_SHARE))
-
-
-def resolve_batch_size(params: TrainParams, *, n_rows: int) -> TrainParams:
-    """``params`` with ``batch_size: null`` replaced by :func:`auto_batch_size` of ``n_rows``."""
-    if params.batch_size is not None:
-        return params
-    return params.model_copy(update={"batch_size": auto_batch_size(n_rows)})
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when a GPU is visible, else CPU.
-
-    Raises:
-        ParamsError: ``cuda`` was asked for but no GPU is visible, or the name is unknown.
-    """
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    if device == "cuda":
-        if not torch.cuda.is_available():
-            raise ParamsError(
-                "train_dp_tabular.device is 'cuda' but PyTorch sees no GPU (CPU-only build or no driver). "
-                "Set it to 'auto' or 'cpu'."
-            )
-        return torch.device("cuda")
-    raise ParamsError(f"Unknown device '{device}'. Use one of: auto, cpu, cuda.")
-
-
-def check_privacy_inputs(*, epsilon: float | None, delta: float, n_rows: int, batch_size: int) -> None:
-    """Reject settings that would train badly or give a meaningless guarantee.
-
-    Raises:
-        PrivacyBudgetError: ε ≤ 0, δ outside (0, 1/n), or no rows.
-        ParamsError: the batch is larger than the dataset.
-    """
-    if n_rows <= 0:
-        raise PrivacyBudgetError("The training table has no rows; nothing to train on.")
-    if epsilon is not None:
-        if not math.isfinite(epsilon) or epsilon <= 0:
-            raise PrivacyBudgetError(
-                f"train_dp_tabular.epsilon must be a positive number, got {epsilon}. "
-                "Typical values are 1 to 10; set it to null to train without differential privacy."
-            )
-        if not 0 < delta < 1 / n_rows:
-            raise PrivacyBudgetError(
-                f"train_dp_tabular.delta = {delta:g} is not below 1/n = {1 / n_rows:.3g} for {n_rows} training rows. "
-                "δ is the probability that the guarantee fails outright: with δ ≥ 1/n a mechanism that publishes "
-                f"one whole record at random satisfies it, so choose δ ≪ 1/n, e.g. {_suggest_delta(n_rows):g}."
-            )
-    if batch_size > n_rows:
-        raise ParamsError(
-            f"train_dp_tabular.batch_size = {batch_size} is larger than the {n_rows} training rows. "
-            f"Lower it (at most {n_rows}, ideally a few percent of the rows)."
-        )
-
-
-def _suggest_delta(n_rows: int) -> float:
-    return 10.0 ** math.floor(math.log10(1 / n_rows) - 1)
-
-
-def _make_engine(params: TrainParams) -> PrivacyEngine:
+def _make_engine(params: DPSettings) -> PrivacyEngine:
     try:
         return PrivacyEngine(accountant=params.accountant, secure_mode=params.secure_mode)
     except ImportError as exc:
@@ -251,12 +184,124 @@ def _understood_opacus_warnings(fn: Callable[..., TrainResult]) -> Callable[...,
     return wrapper
 
 
+@dataclass
+class _Loop:
+    """What one training run steps through: the (possibly private) module, optimizer, loss and batches."""
+
+    module: nn.Module
+    optimizer: torch.optim.Optimizer
+    loss_fn: Any
+    loader: DataLoader
+    engine: PrivacyEngine | None
+
+
+def make_private_loop(
+    *,
+    task: DPTask,
+    dataset: TensorDataset,
+    params: DPSettings,
+    device: torch.device,
+    seed: int,
+    noise_multiplier: float | None,
+) -> _Loop:
+    """The Opacus wiring: validated module, Adam, and (under DP) Poisson batches, clipping and keyed noise.
+
+    Under DP every generator is keyed by the custodian's secret (``traumasynth.privacy.keys``):
+    Opacus's ``DPDataLoader`` samples its Poisson batches with the DataLoader's own generator when
+    ``secure_mode`` is off, so that generator is keyed, not seeded with ``seed`` itself.
+    """
+    dp = noise_multiplier is not None
+    seed_everything(keyed_seed("dp-sgd global", seed) if dp else seed)  # dropout and any global draw
+    module = task.module.to(device)
+    module.train()
+    criterion = task.criterion.to(device)
+    criterion.reduction = "mean"  # Opacus' ghost wrapper checks it, then switches to "none" per call
+    _validate_module(module)
+    optimizer: torch.optim.Optimizer = torch.optim.Adam(module.parameters(), lr=params.lr)
+    loader_gen = torch.Generator().manual_seed(keyed_seed("dp-sgd batches", seed) if dp else seed)
+    loader = DataLoader(dataset, batch_size=params.batch_size, shuffle=True, generator=loader_gen)
+    if not dp:
+        logger.info("Training without differential privacy (train_dp_tabular.epsilon is null): a reference only.")
+        return _Loop(module, optimizer, criterion, loader, None)
+    engine = _make_engine(params)
+    noise_gen = (
+        None if params.secure_mode else torch.Generator(device=device).manual_seed(keyed_seed("dp-sgd noise", seed))
+    )
+    prepared = engine.make_private(
+        module=module,
+        optimizer=optimizer,
+        data_loader=loader,
+        criterion=criterion,
+        noise_multiplier=noise_multiplier,
+        max_grad_norm=params.max_grad_norm,
+        poisson_sampling=True,
+        grad_sample_mode=params.grad_sample_mode,
+        noise_generator=noise_gen,
+    )
+    if params.grad_sample_mode == "ghost":
+        private_module, private_optimizer, loss_fn, private_loader = prepared
+    else:
+        (private_module, private_optimizer, private_loader), loss_fn = prepared, criterion
+    logger.info(
+        "DP-SGD: noise multiplier %.4f, sample rate %.5f, %s accountant, %s clipping",
+        noise_multiplier,
+        1 / len(private_loader),
+        params.accountant,
+        params.grad_sample_mode,
+    )
+    return _Loop(private_module, private_optimizer, loss_fn, private_loader, engine)
+
+
+def run_epochs(
+    *, loop: _Loop, task: DPTask, params: DPSettings, device: torch.device, seed: int, desc: str
+) -> tuple[int, list[tuple[int, float]]]:
+    """Step through ``params.epochs`` epochs of ``loop``; returns the steps taken and the loss curve.
+
+    Raises:
+        TrainingError: the loss became NaN or infinite.
+    """
+    dp = loop.engine is not None
+    batch_gen = torch.Generator().manual_seed(keyed_seed("dp-sgd model noise", seed) if dp else seed + 1)
+    steps = 0
+    curve: list[tuple[int, float]] = []
+    bar = tqdm(range(1, params.epochs + 1), desc=desc, unit="epoch", leave=False)
+    try:
+        for epoch in bar:
+            total, seen = 0.0, 0
+            for raw in loop.loader:
+                batch = tuple(t.to(device) for t in raw)
+                size = _batch_size_of(batch)
+                loop.optimizer.zero_grad(set_to_none=True)
+                steps += 1
+                if size == 0:
+                    # A Poisson draw can be empty: the DP optimizer still takes (and accounts) a noisy step.
+                    _empty_step(loop.optimizer, dp, ghost=params.grad_sample_mode == "ghost")
+                    continue
+                inputs, target = task.make_batch(batch, batch_gen)
+                loss = loop.loss_fn(loop.module(*inputs), target)  # module output: packed [B, D]
+                value = float(loss.item())
+                if not math.isfinite(value):
+                    raise TrainingError(
+                        f"The training loss became {value} at epoch {epoch}, step {steps}. Nothing was saved. "
+                        f"Lower train_dp_tabular.lr (now {params.lr:g}) or check the data for extreme values."
+                    )
+                loss.backward()
+                loop.optimizer.step()
+                total += value * size
+                seen += size
+            curve.append((epoch, total / max(seen, 1)))
+            bar.set_postfix(loss=f"{curve[-1][1]:.4f}")
+    finally:
+        bar.close()
+    return steps, curve
+
+
 @_understood_opacus_warnings
 def train_dp(
     *,
     task: DPTask,
     dataset: TensorDataset,
-    params: TrainParams,
+    params: DPSettings,
     device: torch.device,
     seed: int,
     noise_multiplier: float | None,
@@ -273,14 +318,15 @@ def train_dp(
         params: section ``train_dp_tabular`` (δ, accountant, clipping, epochs, batch, lr...).
         noise_multiplier: DP-SGD noise (σ / clipping norm); ``None`` trains without DP.
         device: where to train (see :func:`resolve_device`).
-        seed: seeds batch sampling, model noise and (without ``secure_mode``) DP noise.
+        seed: the release's seed (``traumasynth.privacy.keys.release_seed``); under DP it reaches
+            the batches, the model's noise and the DP noise only through the custodian's key.
         desc: label of the progress bar.
 
     Returns:
         The run's privacy and speed figures, with the ε read back from the accountant.
 
     Raises:
-        PrivacyBudgetError: invalid ε/δ (see :func:`check_privacy_inputs`).
+        PrivacyBudgetError: invalid δ (see :func:`check_privacy_inputs`).
         ParamsError: batch larger than the dataset.
         TrainingError: the loss became NaN/inf, or the network has layers Opacus cannot handle.
     """
@@ -289,94 +335,21 @@ def train_dp(
     assert params.batch_size is not None  # resolve_batch_size filled it in
     check_privacy_inputs(epsilon=params.epsilon, delta=params.delta, n_rows=n_rows, batch_size=params.batch_size)
     dp = noise_multiplier is not None
-    # Opacus draws Poisson batches from the global generator when not in secure mode: keyed under DP.
-    seed_everything(keyed_seed("dp-sgd batches", seed) if dp else seed)
-    module = task.module.to(device)
-    module.train()
-    criterion = task.criterion.to(device)
-    criterion.reduction = "mean"  # Opacus' ghost wrapper checks it, then switches to "none" per call
-    _validate_module(module)
-    optimizer: torch.optim.Optimizer = torch.optim.Adam(module.parameters(), lr=params.lr)
-    loader_gen = torch.Generator().manual_seed(seed)
-    loader = DataLoader(dataset, batch_size=params.batch_size, shuffle=True, generator=loader_gen)
-    batch_gen = torch.Generator().manual_seed(seed + 1)
-    engine: PrivacyEngine | None = None
-    train_module: nn.Module = module
-    loss_fn: Any = criterion
-    if dp:
-        engine = _make_engine(params)
-        noise_gen = (
-            None if params.secure_mode else torch.Generator(device=device).manual_seed(keyed_seed("dp-sgd noise", seed))
-        )
-        prepared = engine.make_private(
-            module=module,
-            optimizer=optimizer,
-            data_loader=loader,
-            criterion=criterion,
-            noise_multiplier=noise_multiplier,
-            max_grad_norm=params.max_grad_norm,
-            poisson_sampling=True,
-            grad_sample_mode=params.grad_sample_mode,
-            noise_generator=noise_gen,
-        )
-        if params.grad_sample_mode == "ghost":
-            train_module, optimizer, loss_fn, loader = prepared
-        else:
-            train_module, optimizer, loader = prepared
-        logger.info(
-            "DP-SGD: noise multiplier %.4f, sample rate %.5f, %s accountant, %s clipping",
-            noise_multiplier,
-            1 / len(loader),
-            params.accountant,
-            params.grad_sample_mode,
-        )
-    else:
-        logger.info("Training without differential privacy (train_dp_tabular.epsilon is null): a reference only.")
-
-    steps = 0
-    curve: list[tuple[int, float]] = []
+    loop = make_private_loop(
+        task=task, dataset=dataset, params=params, device=device, seed=seed, noise_multiplier=noise_multiplier
+    )
     start, cpu_start = time.perf_counter(), time.process_time()
-    bar = tqdm(range(1, params.epochs + 1), desc=desc, unit="epoch", leave=False)
     try:
-        for epoch in bar:
-            total, seen = 0.0, 0
-            for raw in loader:
-                batch = tuple(t.to(device) for t in raw)
-                size = _batch_size_of(batch)
-                optimizer.zero_grad(set_to_none=True)
-                if size == 0:
-                    # A Poisson draw can be empty: the DP optimizer still takes (and accounts) a noisy step.
-                    _empty_step(optimizer, dp, ghost=params.grad_sample_mode == "ghost")
-                    steps += 1
-                    continue
-                inputs, target = task.make_batch(batch, batch_gen)
-                output = train_module(*inputs)  # packed [B, D]
-                loss = loss_fn(output, target)
-                value = float(loss.item())
-                if not math.isfinite(value):
-                    raise TrainingError(
-                        f"The training loss became {value} at epoch {epoch}, step {steps + 1}. Nothing was saved. "
-                        f"Lower train_dp_tabular.lr (now {params.lr:g}) or check the data for extreme values."
-                    )
-                loss.backward()
-                optimizer.step()
-                steps += 1
-                total += value * size
-                seen += size
-            epoch_loss = total / max(seen, 1)
-            curve.append((epoch, epoch_loss))
-            bar.set_postfix(loss=f"{epoch_loss:.4f}")
+        steps, curve = run_epochs(loop=loop, task=task, params=params, device=device, seed=seed, desc=desc)
     finally:
-        bar.close()
-        close = getattr(train_module, "_close", None) if train_module is not module else None
+        close = getattr(loop.module, "_close", None) if loop.module is not task.module else None
         if callable(close):
             close()  # removes Opacus hooks and per-sample buffers from the parameters
-        criterion.reduction = "mean"
+        task.criterion.reduction = "mean"
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
-    module.eval()
-    epsilon = float(engine.get_epsilon(params.delta)) if engine is not None else None
-    sample_rate = 1 / len(loader)
+    task.module.eval()
+    epsilon = float(loop.engine.get_epsilon(params.delta)) if loop.engine is not None else None
     if epsilon is not None:
         logger.info("ε of the DP-SGD steps alone: %.4f at δ=%g after %d steps", epsilon, params.delta, steps)
     return TrainResult(
@@ -384,7 +357,7 @@ def train_dp(
         epsilon=epsilon,
         delta=params.delta if dp else None,
         noise_multiplier=float(noise_multiplier) if noise_multiplier is not None else 0.0,
-        sample_rate=sample_rate,
+        sample_rate=1 / len(loop.loader),
         steps=steps,
         epochs=params.epochs,
         batch_size=params.batch_size,

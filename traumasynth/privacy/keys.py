@@ -14,18 +14,34 @@ Poisson batch sampling, the marginal prior and the class histogram are seeded fr
 The derived streams: numpy's Philox (a keyed counter-based generator) with a 128-bit key for the
 releases; a 63-bit seed for torch's generator, which Opacus draws the DP-SGD noise and batches
 from (torch offers no cryptographic generator; the secret is the 256-bit key, not the seed).
+
+Fresh noise for every release
+-----------------------------
+The ``seed`` the stages pass here is not ``base.seed`` but :func:`release_seed`: a hash of
+``base.seed``, the model's name, the training rows and every budget and sampling parameter. Noise
+that did not depend on them would be drawn again, identical, by every run: two releases on
+neighbouring tables would then differ by exactly the changed row's contribution, and two releases
+at different ε on the same rows (``c + s1 z`` and ``c + s3 z``) would give back the true counts
+``c``. Whenever a release would differ, its noise is therefore fresh and independent (under the
+key, a pseudo-random function), and the models of one run draw independent noise; an unchanged
+pipeline still gives the same bytes, so DVC's cache holds. Changing ``base.seed`` draws a fresh
+release of the same rows and settings: like every release that leaves, it composes with the others.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from traumasynth.errors import ParamsError
 
@@ -86,3 +102,33 @@ def keyed_rng(purpose: str, seed: int) -> np.random.Generator:
 def keyed_seed(purpose: str, seed: int) -> int:
     """A 63-bit seed for torch's generator, keyed by the secret."""
     return int.from_bytes(_digest(purpose, seed)[:8], "big") >> 1
+
+
+def rows_digest(rows: pd.DataFrame) -> str:
+    """SHA-256 of a table's columns, types and values, in row order (the same rows give the same digest)."""
+    h = hashlib.sha256()
+    h.update(json.dumps([[str(c), str(t)] for c, t in rows.dtypes.items()]).encode())
+    h.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def release_seed(*, seed: int, model: str, rows: pd.DataFrame, settings: Mapping[str, Any]) -> int:
+    """The seed of one model's release: it changes whenever the release would (see the module docstring).
+
+    Args:
+        seed: ``base.seed`` (change it to draw a fresh release of the same rows and settings).
+        model: the model's name: the models of one run draw independent noise.
+        rows: the private rows the release reads (all of them: one row added or removed changes it).
+        settings: every parameter of the release's mechanisms (JSON-serialisable), e.g. the
+            ``train_dp_tabular`` section, or the budget plan with the ``sample`` section.
+
+    Returns:
+        A 63-bit seed for :func:`keyed_rng` and :func:`keyed_seed`; it is not secret (it is a plain
+        hash), the noise is, through the key.
+    """
+    scope = json.dumps(
+        {"seed": seed, "model": model, "rows": rows_digest(rows), "settings": settings},
+        sort_keys=True,
+        default=str,
+    )
+    return int.from_bytes(hashlib.sha256(scope.encode()).digest()[:8], "big") >> 1

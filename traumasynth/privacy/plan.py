@@ -34,13 +34,16 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from opacus.accountants import create_accountant
 
 from traumasynth.errors import PrivacyBudgetError
 from traumasynth.privacy.histogram import gaussian_epsilon, gaussian_sigma
+
+#: The accountants that can compose a plan (``train_dp_tabular.accountant``).
+Accountant = Literal["prv", "rdp"]
 
 _BISECT_STEPS = 40
 #: PRV's numerical upper bound overshoots by up to its error in ε (Opacus' default 0.01); at small ε
@@ -117,21 +120,48 @@ class BudgetPlan:
         )
 
     def mechanisms(self) -> list[dict[str, Any]]:
-        """Every mechanism of the plan with its parameters (for the privacy card)."""
+        """Every mechanism of the plan with its noise, for the public privacy card.
+
+        DP-SGD's sampling rate and step count are left out: with the batch size in ``params.yaml``
+        they give the training row count to within one batch. They stay in the custodian's
+        ``metrics/train_<model>.json``, which the folder's composition reads.
+        """
         out = [{"name": "class histogram", "kind": "gaussian", "noise_multiplier": self.histogram_noise}]
         if self.prior_noise is not None:
             out.append({"name": "marginal prior", "kind": "gaussian", "noise_multiplier": self.prior_noise})
         if self.sgd is not None and self.sgd_noise is not None:
-            out.append(
-                {
-                    "name": "DP-SGD",
-                    "kind": "subsampled gaussian (Poisson)",
-                    "noise_multiplier": self.sgd_noise,
-                    "sample_rate": self.sgd.sample_rate,
-                    "steps": self.sgd.steps,
-                }
-            )
+            out.append({"name": "DP-SGD", "kind": "subsampled gaussian (Poisson)", "noise_multiplier": self.sgd_noise})
         return out
+
+    def history(self) -> list[tuple[float, float, int]]:
+        """Every mechanism as (noise multiplier, sampling rate, steps), as Opacus's accountants read them."""
+        out = [(self.histogram_noise, 1.0, 1)] + ([(self.prior_noise, 1.0, 1)] if self.prior_noise is not None else [])
+        if self.sgd is not None and self.sgd_noise is not None:
+            out.append((self.sgd_noise, self.sgd.sample_rate, self.sgd.steps))
+        return out
+
+
+def compose_releases(plans: list[BudgetPlan]) -> tuple[float, float, str]:
+    """(ε, δ) of several releases from the same rows, each with its own independent noise, and the rule used.
+
+    The models of one run read the same rows, each through its own mechanisms with independent noise
+    (``traumasynth.privacy.keys.release_seed``), so the folder's guarantee is their composition: δ is
+    the sum of the models' δ, and ε the smaller of the basic bound (the models' ε added) and the
+    PRV accountant's bound on every mechanism of every model (exact Gaussian composition when no model
+    has DP-SGD).
+    """
+    if len(plans) == 1:
+        return plans[0].epsilon, plans[0].delta, plans[0].composition
+    delta = sum(p.delta for p in plans)
+    basic = sum(p.epsilon for p in plans)
+    history = [step for p in plans for step in p.history()]
+    if all(rate == 1.0 and steps == 1 for _, rate, steps in history):
+        eps, rule = composed_epsilon(delta=delta, gaussians=[noise for noise, _, _ in history])
+    else:
+        eps, rule = history_epsilon(history=history, delta=delta, target=basic)
+    if basic <= eps:
+        return basic, delta, "basic: the models' ε and δ add up (each model's noise is its own)"
+    return eps, delta, f"every model's mechanisms composed, each with its own noise; {rule}"
 
 
 def gaussian_mu(noise_multipliers: list[float]) -> float:
@@ -146,27 +176,47 @@ def composed_epsilon(
     sgd_noise: float | None = None,
     sgd: SGDShape | None = None,
     target: float | None = None,
+    accountant: Accountant = "prv",
 ) -> tuple[float, str]:
     """ε at ``delta`` of unsubsampled Gaussians (noise multipliers) and optional DP-SGD, and the rule used.
 
-    Without DP-SGD the composition is exact (one Gaussian of ``mu = sqrt(sum mu_i^2)``); with it,
-    the PRV accountant's upper bound over the whole history (Gopi et al. 2021), computed to an
-    error of at most ``0.005 * target`` (0.01 from ε = 2 on).
+    Without DP-SGD the composition is exact (one Gaussian of ``mu = sqrt(sum mu_i^2)``), whatever
+    the accountant; with it, ``accountant`` bounds the whole history: ``prv`` the PRV accountant's
+    upper bound (Gopi et al. 2021), computed to an error of at most ``0.005 * target`` (0.01 from
+    ε = 2 on); ``rdp`` the Rényi-DP bound (Mironov 2017), looser and faster.
     """
     if sgd is None or sgd_noise is None:
         mu = gaussian_mu(gaussians)
         eps = gaussian_epsilon(sigma=1.0 / mu, delta=delta)
         return eps, "exact: unsubsampled Gaussian mechanisms compose to one Gaussian (mu^2 adds), analytic (eps, delta)"
-    accountant = create_accountant(mechanism="prv")
-    accountant.history = [(float(sgd_noise), float(sgd.sample_rate), int(sgd.steps))] + [
-        (float(s), 1.0, 1) for s in gaussians
-    ]
+    return history_epsilon(
+        history=[(float(sgd_noise), float(sgd.sample_rate), int(sgd.steps))] + [(float(s), 1.0, 1) for s in gaussians],
+        delta=delta,
+        target=target,
+        accountant=accountant,
+    )
+
+
+def history_epsilon(
+    *,
+    history: list[tuple[float, float, int]],
+    delta: float,
+    target: float | None = None,
+    accountant: Accountant = "prv",
+) -> tuple[float, str]:
+    """ε at ``delta`` of a history of (noise multiplier, sampling rate, steps), and the rule used."""
+    acc = create_accountant(mechanism=accountant)
+    acc.history = list(history)
     # Sampling rate 1 makes Opacus evaluate log(1 - q) = -inf, the intended limit; PRV's domain search
     # goes through an RDP bound that warns when its largest order is optimal (the bound is still valid).
     with np.errstate(divide="ignore"), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
+        if accountant == "rdp":
+            return float(acc.get_epsilon(delta=delta)), (
+                "rdp: Rényi-DP bound on DP-SGD composed with every Gaussian release (one step each)"
+            )
         eps_error = min(_PRV_EPS_ERROR, _PRV_EPS_ERROR_SHARE * target) if target else _PRV_EPS_ERROR
-        eps = float(accountant.get_epsilon(delta=delta, eps_error=eps_error))
+        eps = float(acc.get_epsilon(delta=delta, eps_error=eps_error))
     return eps, "prv: PRV-accountant upper bound on DP-SGD composed with every Gaussian release (one step each)"
 
 
@@ -177,6 +227,7 @@ def plan_budget(
     histogram_share: float,
     prior_share: float | None,
     sgd: SGDShape | None,
+    accountant: Accountant = "prv",
 ) -> BudgetPlan:
     """Split the total (ε, δ) among the class histogram, the marginal prior and DP-SGD.
 
@@ -187,14 +238,14 @@ def plan_budget(
         prior_share: share for the marginal prior; ``None`` = no prior. Without DP-SGD the prior
             takes ``1 - histogram_share`` whatever is given here.
         sgd: the DP-SGD run's shape, ``None`` for a model without DP-SGD.
+        accountant: how DP-SGD is composed with the Gaussian releases (``prv`` or ``rdp``).
+
+    ε and δ come validated from the parameters (``DPSettings``); the Gaussian calibration checks
+    its own domain.
 
     Raises:
-        PrivacyBudgetError: invalid ε/δ, or shares that leave nothing for DP-SGD.
+        PrivacyBudgetError: shares that leave nothing for DP-SGD.
     """
-    if not (math.isfinite(epsilon) and epsilon > 0):
-        raise PrivacyBudgetError(f"train_dp_tabular.epsilon must be a positive number, got {epsilon}.")
-    if not 0 < delta < 1:
-        raise PrivacyBudgetError(f"train_dp_tabular.delta must lie in (0, 1), got {delta}.")
     if not 0 < histogram_share < 1:
         raise PrivacyBudgetError(
             f"train_dp_tabular.histogram_share must lie in (0, 1), got {histogram_share}. A typical value is 0.02."
@@ -220,7 +271,9 @@ def plan_budget(
     gaussians = [hist] + ([prior] if prior is not None else [])
 
     def spent(noise: float) -> tuple[float, str]:
-        return composed_epsilon(delta=delta, gaussians=gaussians, sgd_noise=noise, sgd=sgd, target=epsilon)
+        return composed_epsilon(
+            delta=delta, gaussians=gaussians, sgd_noise=noise, sgd=sgd, target=epsilon, accountant=accountant
+        )
 
     # The SGD share alone as a single Gaussian would need sigma_total / sqrt(1 - used); subsampling
     # makes DP-SGD cheaper, so search below and above that. ``fit`` is the accountant's answer at ``high``.

@@ -1,30 +1,34 @@
-"""Section ``train_dp_tabular`` of ``params.yaml``: the privacy budget and the DP-SGD settings.
+"""The DP-SGD and budget knobs of ``train_dp_tabular``: what the privacy code reads, nothing of the models.
 
-It lives with the privacy code that reads it (``traumasynth.privacy.dp``, ``plan``) and imports
-nothing of the models, so the models can depend on it without an import cycle. Each model's own
-sub-section (``vae:``, ``ddpm:``, ``marginals:``) is validated by that model's config class
-(``traumasynth.training.model_config``).
+``traumasynth.training.TrainParams`` (the whole section, owned by the training stage) extends
+:class:`DPSettings` with each model's own sub-section; the privacy code and the models type their
+parameters as :class:`DPSettings`, so neither needs the training stage (no import cycle, no
+import up the layering).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from traumasynth.params import FrozenParams
 
-__all__ = ["TrainParams"]
+__all__ = ["DPSettings"]
 
 
-class TrainParams(FrozenParams):
-    """Section ``train_dp_tabular`` of ``params.yaml``.
+class DPSettings(FrozenParams):
+    """The privacy budget and DP-SGD settings shared by every model.
 
     Attributes:
-        epsilon: total privacy budget ε of the release: every mechanism that reads the training
-            rows (class histogram, marginal prior, DP-SGD) composed (null: no DP, a reference only).
-        delta: total δ of the (ε, δ) guarantee; must be well below 1/n_train_rows.
-        accountant: Opacus accountant used to calibrate the noise and report ε (``prv`` is tighter).
+        epsilon: ε of each model's release: every mechanism that reads the training rows for that
+            model (class histogram, marginal prior, DP-SGD) composed. A release folder of several
+            models composes to more, as ``release/PRIVACY.md`` states (null: no DP, a reference only).
+            Validated here, once: a positive, finite number.
+        delta: δ of each model's (ε, δ) guarantee; must be well below 1/n_train_rows.
+        accountant: how the plan composes every mechanism, calibrates the DP-SGD noise and reads ε
+            back: ``prv`` (PRV accountant, tighter) or ``rdp`` (Rényi DP, looser and faster).
         max_grad_norm: per-example gradient clipping norm C.
         epochs: passes over the training rows (the noise is calibrated for exactly this many).
         batch_size: expected batch size (Poisson sampling rate = batch_size / n_rows); null:
@@ -38,13 +42,10 @@ class TrainParams(FrozenParams):
             runs are then not reproducible). See ``traumasynth.privacy.dp``.
         histogram_share: share of the budget (Gaussian-DP ``mu^2``) for the sampling stage's
             class histogram (see ``traumasynth.privacy.plan``).
-        vae: size of the DP-VAE (``traumasynth.models.vae.VAEConfig``).
-        ddpm: size of the DP-DDPM (``traumasynth.models.ddpm``).
-        marginals: bins and noise of the DP marginals floor (``traumasynth.models.marginals.MarginalsConfig``).
     """
 
     epsilon: float | None = 3.0
-    delta: float = 1e-5
+    delta: float = Field(default=1e-5, gt=0, lt=1)
     accountant: Literal["prv", "rdp"] = "prv"
     max_grad_norm: float = Field(default=1.0, gt=0)
     epochs: int = Field(default=30, ge=1)
@@ -54,6 +55,13 @@ class TrainParams(FrozenParams):
     grad_sample_mode: Literal["ghost", "hooks", "functorch"] = "ghost"
     secure_mode: bool = False
     histogram_share: float = Field(default=0.02, gt=0, lt=1)
-    vae: dict[str, Any] = Field(default_factory=dict)
-    ddpm: dict[str, Any] = Field(default_factory=dict)
-    marginals: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("epsilon")
+    @classmethod
+    def _positive_epsilon(cls, value: float | None) -> float | None:
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise ValueError(
+                f"must be a positive number, got {value}. Typical values are 1 to 10; "
+                "set it to null to train without differential privacy"
+            )
+        return value

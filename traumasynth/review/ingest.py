@@ -58,7 +58,7 @@ class ReviewKey:
 
 
 def read_key(path: Path) -> ReviewKey:
-    """Read ``review/key.json`` as written by ``build_review_page``.
+    """Read ``review/key.json`` as written by ``page.run``.
 
     Raises:
         ReviewKeyError: the file is missing, not JSON, or lacks ``items`` with a source each.

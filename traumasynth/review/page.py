@@ -34,7 +34,7 @@ _PLACEHOLDER = "__REVIEW_DATA__"
 
 @dataclass(frozen=True)
 class ReviewPage:
-    """What ``build_review_page`` wrote.
+    """What ``run`` wrote.
 
     Attributes:
         n_items: records on the page.
@@ -74,7 +74,7 @@ def render_page(*, spec: DatasetSpec, items: Sequence[ReviewItem]) -> str:
     return template.replace(_PLACEHOLDER, _embed_json(payload), 1)
 
 
-def build_review_page(
+def run(
     *,
     spec: DatasetSpec,
     params: ReviewParams,
@@ -85,7 +85,7 @@ def build_review_page(
     page_path: Path,
     key_path: Path,
 ) -> ReviewPage:
-    """Draw records from each model (and the real split when allowed), write page and key.
+    """The review ``build`` step: draw records from each model (and the real split when allowed), write page and key.
 
     Args:
         spec: the dataset specification.

@@ -1,4 +1,4 @@
-"""Summarise checked ratings into ``metrics/review.json``.
+"""Summarise checked ratings into ``metrics/review.json``; ``run`` is the review ``ingest`` step.
 
 Metrics (direction and range):
 
@@ -15,13 +15,16 @@ Metrics (direction and range):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from traumasynth.io import write_json_atomic
 from traumasynth.review.agreement import krippendorff_alpha, pairwise_kappa
 from traumasynth.review.form import FLAGS, SCORE_RANGE
-from traumasynth.review.ingest import ReviewKey
+from traumasynth.review.ingest import ReviewKey, read_key, read_ratings
 from traumasynth.review.items import REAL
 
 
@@ -116,3 +119,25 @@ def summarise_ratings(*, ratings: pd.DataFrame, key: ReviewKey) -> dict[str, Any
         "reviewers": _reviewers(ratings),
         "agreement": _agreement(ratings),
     }
+
+
+def run(*, ratings: Sequence[Path], key_path: Path, metrics_path: Path) -> dict[str, Any]:
+    """The review ``ingest`` step: check exported ratings against the key and write the review metrics.
+
+    Args:
+        ratings: CSV files exported by the review page.
+        key_path: the page's key file (``review/key.json``).
+        metrics_path: where the summary goes (``metrics/review.json``).
+
+    Returns:
+        The summary written to ``metrics_path`` (see :func:`summarise_ratings`).
+
+    Raises:
+        ReviewKeyError: the key file is missing or malformed.
+        RatingsError: listing every problem of every ratings file; nothing is written then.
+    """
+    key = read_key(key_path)
+    table = read_ratings(paths=ratings, key=key)
+    summary = summarise_ratings(ratings=table, key=key)
+    write_json_atomic(summary, metrics_path)
+    return summary

@@ -323,8 +323,11 @@ def generate(neiss: Path, work: Path) -> None:
     import torch
 
     from traumasynth.enforce import draw_valid
-    from traumasynth.narrate import LlamaCppBackend, NarrateParams, Request, Sampling, load_prompt
-    from traumasynth.narrate.modelfile import resolve_model_path
+    from traumasynth.narrate.generation.backend import Request, Sampling
+    from traumasynth.narrate.generation.in_process import LlamaCppBackend
+    from traumasynth.narrate.generation.modelfile import resolve_model_path
+    from traumasynth.narrate.params import NarrateParams
+    from traumasynth.narrate.prompts.templates import load_prompt
     from traumasynth.narrate.runner import _clean, candidate_seed
     from traumasynth.prepare import PrepareParams, prepare_dataset
     from traumasynth.spec import load_spec

@@ -1,4 +1,4 @@
-"""DP-DDPM (TabDDPM-style mixed-type diffusion): schedule maths, denoiser, loss, synthesizer."""
+"""DP-DDPM (TabDDPM-style multinomial diffusion over the coded table): schedule, maths, denoiser, loss, synthesizer."""
 
 from traumasynth.models.ddpm.config import DDPMConfig
 from traumasynth.models.ddpm.model import DDPMSynthesizer

@@ -17,7 +17,7 @@ class DDPMConfig(SGDModelConfig):
             ~25 columns; the training cost does not depend on T).
         sample_steps: reverse steps taken when sampling, evenly spaced over the T
             (null, or a value >= T: all T); sampling time is proportional to it.
-        schedule: noise schedule of the Gaussian and multinomial diffusions.
+        schedule: noise schedule of the multinomial diffusion.
         hidden_dims: widths of the denoiser's hidden layers.
         d_embed: width of the timestep/class embeddings and of the input projection.
         dropout: dropout after each hidden layer (0 disables it).

@@ -2,8 +2,8 @@
 
 Like TabDDPM's ``MLPDiffusion``: project the noisy row, add a sinusoidal timestep
 embedding and a class embedding, run an MLP and read out, for each row, the
-predicted Gaussian noise of the numeric slots and the logits of ``x_0`` for the
-categorical slots.
+logits of ``x_0`` for every categorical slot (the grid view codes every slot, numeric
+ones included, as a category: ``traumasynth.models.codec``).
 
 Only ``nn.Linear`` and activations are used (no BatchNorm, no Embedding): Opacus'
 ghost clipping has an exact per-example norm for each, and a row's output never
@@ -35,10 +35,10 @@ def timestep_embedding(t: torch.Tensor, dim: int, *, max_period: float = 10_000.
 
 
 class MLPDenoiser(nn.Module):
-    """Predicts ``[eps_num, logits_cat]`` from ``(x_t, t, y)``.
+    """Predicts the ``x_0`` logits from ``(x_t, t, y)``.
 
     Args:
-        d_in: width of a noisy row, ``n_num + sum(cat_sizes)``.
+        d_in: width of a noisy row, ``sum(cat_sizes)`` (the concatenated one-hots).
         n_classes: number of target classes; index ``n_classes`` means "no class"
             (used to train an unconditional model for classifier-free guidance).
         hidden_dims: widths of the hidden layers.
@@ -83,13 +83,13 @@ class MLPDenoiser(nn.Module):
         """Run the network.
 
         Args:
-            x_t: noisy rows ``[B, K, d_in]`` (numeric values, then categorical one-hots).
+            x_t: noisy rows ``[B, K, d_in]`` (concatenated categorical one-hots).
             t: timesteps ``[B, K]`` (int64), or ``[1, K]`` when all rows share them
                 (sampling: the timestep embedding is then computed once and broadcast).
             y: class indices ``[B]`` (int64), ``n_classes`` for "no class".
 
         Returns:
-            ``[B, K, d_in]``: predicted noise of the numeric slots, then ``x_0`` logits.
+            ``[B, K, d_in]``: the ``x_0`` logits, offset by the DP class-conditional prior.
         """
         y_onehot = nn.functional.one_hot(y, self.n_classes + 1).to(x_t.dtype)  # [B, C + 1]
         cond = self.class_embed(y_onehot).unsqueeze(1)  # [B, 1, E]

@@ -1,4 +1,4 @@
-"""Training batches and the per-example loss of the mixed-type diffusion.
+"""Training batches and the per-example loss of the multinomial diffusion.
 
 ``DiffusionBatchBuilder`` turns encoded rows into the network's inputs and the
 criterion's targets, drawing ``K`` (noise multiplicity) timestep/noise pairs per
@@ -7,8 +7,7 @@ example. ``DiffusionLoss`` is the criterion handed to Opacus: with
 draws, so the K draws of an example share one clipped gradient and cost no
 extra privacy.
 
-Loss of one draw (TabDDPM): the Gaussian MSE of the noise prediction, averaged over
-numeric slots, plus the multinomial term averaged over categorical slots:
+Loss of one draw (TabDDPM's multinomial term), averaged over the categorical slots:
 ``T * KL(q(x_{t-1}|x_t, x_0) || p(x_{t-1}|x_t))`` for ``t > 0`` and the decoder
 negative log-likelihood ``-log p(x_0|x_1)`` at ``t = 0`` (the factor ``T`` makes the
 uniform draw of ``t`` an unbiased estimate of the variational bound's sum over t).
@@ -20,10 +19,8 @@ from typing import Literal
 
 import torch
 
-from traumasynth.models.ddpm.schedule import (
+from traumasynth.models.ddpm.multinomial import (
     CategoricalLayout,
-    DiffusionSchedule,
-    gaussian_q_sample,
     index_to_log_onehot,
     log_categorical,
     log_softmax_slots,
@@ -32,22 +29,21 @@ from traumasynth.models.ddpm.schedule import (
     multinomial_q_pred,
     sample_log_categorical,
 )
+from traumasynth.models.ddpm.schedule import DiffusionSchedule
 from traumasynth.privacy.dp import Criterion
 
 Reduction = Literal["mean", "sum", "none"]
 
 
-def pack_targets(*, eps: torch.Tensor, log_x0: torch.Tensor, log_x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """One target tensor ``[B, K, n_num + 2 W + 1]`` (the DP loop passes a single target to the criterion)."""
-    return torch.cat([eps, log_x0, log_x_t, t.to(eps.dtype).unsqueeze(-1)], dim=-1)
+def pack_targets(*, log_x0: torch.Tensor, log_x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """One target tensor ``[B, K, 2 W + 1]`` (the DP loop passes a single target to the criterion)."""
+    return torch.cat([log_x0, log_x_t, t.to(log_x0.dtype).unsqueeze(-1)], dim=-1)
 
 
-def unpack_targets(
-    target: torch.Tensor, *, n_num: int, width: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Inverse of ``pack_targets``: ``eps``, ``log_x0``, ``log_x_t`` and ``t`` (int64 ``[B, K]``)."""
-    eps, log_x0, log_x_t, t = torch.split(target, [n_num, width, width, 1], dim=-1)
-    return eps, log_x0, log_x_t, t.squeeze(-1).round().long()
+def unpack_targets(target: torch.Tensor, *, width: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Inverse of ``pack_targets``: ``log_x0``, ``log_x_t`` and ``t`` (int64 ``[B, K]``)."""
+    log_x0, log_x_t, t = torch.split(target, [width, width, 1], dim=-1)
+    return log_x0, log_x_t, t.squeeze(-1).round().long()
 
 
 class DiffusionBatchBuilder:
@@ -56,7 +52,6 @@ class DiffusionBatchBuilder:
     Args:
         schedule: the noise schedule.
         layout: the categorical slots' sizes.
-        n_num: number of numeric slots.
         n_classes: number of target classes (index ``n_classes`` is "no class").
         multiplicity: K, timestep/noise draws per example.
         cond_drop_prob: probability of replacing an example's class by "no class"
@@ -68,14 +63,12 @@ class DiffusionBatchBuilder:
         *,
         schedule: DiffusionSchedule,
         layout: CategoricalLayout,
-        n_num: int,
         n_classes: int,
         multiplicity: int,
         cond_drop_prob: float = 0.0,
     ) -> None:
         self.schedule = schedule
         self.layout = layout
-        self.n_num = n_num
         self.n_classes = n_classes
         self.multiplicity = multiplicity
         self.cond_drop_prob = cond_drop_prob
@@ -86,64 +79,57 @@ class DiffusionBatchBuilder:
         """Build one batch (the ``make_batch`` of ``traumasynth.privacy.dp.DPTask``).
 
         Args:
-            batch: ``(x_num [B, n_num] float32 in [-1, 1], x_cat [B, n_cat] int64, y [B] int64)``.
+            batch: ``(x_num [B, 0], x_cat [B, n_cat] int64, y [B] int64)``: the encoded
+                table's tensors; its numeric part is empty (the grid view codes every slot).
             generator: CPU generator of the timestep, noise and class-drop draws.
 
         Returns:
-            ``((x_t [B, K, d], t [B, K], y [B]), target [B, K, n_num + 2 W + 1])``.
+            ``((x_t [B, K, W], t [B, K], y [B]), target [B, K, 2 W + 1])``.
         """
-        x_num, x_cat, y = batch
-        b, k = x_num.shape[0], self.multiplicity
-        device = x_num.device
+        _, x_cat, y = batch
+        b, k = x_cat.shape[0], self.multiplicity
+        device = x_cat.device
         # Draw on the CPU generator, then move: the same seed gives the same batch on any device.
         t = torch.randint(0, self.schedule.timesteps, (b, k), generator=generator).to(device)  # [B, K]
-        eps = torch.randn((b, k, self.n_num), generator=generator).to(device)  # [B, K, n_num]
-        x0_num = x_num.unsqueeze(1).expand(b, k, self.n_num)  # [B, K, n_num]
-        x_num_t = gaussian_q_sample(schedule=self.schedule, x0=x0_num, t=t, noise=eps)  # [B, K, n_num]
         log_x0 = index_to_log_onehot(x=x_cat, layout=self.layout).unsqueeze(1).expand(b, k, self.layout.width)
         log_probs = multinomial_q_pred(schedule=self.schedule, layout=self.layout, log_x0=log_x0, t=t)
         uniform = torch.rand(log_probs.shape, generator=generator).to(device)
         log_x_t = sample_log_categorical(log_probs=log_probs, layout=self.layout, uniform=uniform)  # [B, K, W]
-        x_in = torch.cat([x_num_t, log_x_t.exp()], dim=-1)  # [B, K, n_num + W]
+        x_in = log_x_t.exp()  # [B, K, W]
         y_in = y
         if self.cond_drop_prob > 0:
             drop = (torch.rand((b,), generator=generator) < self.cond_drop_prob).to(device)
             y_in = torch.where(drop, torch.full_like(y, self.n_classes), y)
-        return (x_in, t, y_in), pack_targets(eps=eps, log_x0=log_x0, log_x_t=log_x_t, t=t)
+        return (x_in, t, y_in), pack_targets(log_x0=log_x0, log_x_t=log_x_t, t=t)
 
 
 class DiffusionLoss(Criterion):
     """Per-example diffusion loss; ``reduction="none"`` gives shape ``[B]``.
 
     Call as ``criterion(output, target)`` with ``output`` the denoiser's
-    ``[B, K, n_num + W]`` and ``target`` the packed tensor of ``DiffusionBatchBuilder``.
+    ``[B, K, W]`` and ``target`` the packed tensor of ``DiffusionBatchBuilder``.
 
     Args:
         schedule: the noise schedule.
         layout: the categorical slots' sizes.
-        n_num: number of numeric slots.
         reduction: ``mean`` or ``sum`` over examples, or ``none`` (Opacus sets it
             to ``none`` itself when it needs per-example losses).
     """
 
     def __init__(
-        self, *, schedule: DiffusionSchedule, layout: CategoricalLayout, n_num: int, reduction: Reduction = "mean"
+        self, *, schedule: DiffusionSchedule, layout: CategoricalLayout, reduction: Reduction = "mean"
     ) -> None:
         super().__init__()
         self.schedule = schedule
         self.layout = layout
-        self.n_num = n_num
         self.reduction = reduction
 
-    def per_draw(self, output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gaussian and multinomial losses of each draw, each ``[B, K]``."""
-        eps, log_x0, log_x_t, t = unpack_targets(target, n_num=self.n_num, width=self.layout.width)
-        eps_pred, logits = output[..., : self.n_num], output[..., self.n_num :]  # [B, K, n_num], [B, K, W]
-        zeros = torch.zeros(t.shape, dtype=output.dtype, device=output.device)
-        gauss = ((eps_pred - eps) ** 2).mean(dim=-1) if self.n_num else zeros  # [B, K]
+    def per_draw(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Multinomial loss of each draw, ``[B, K]``."""
+        log_x0, log_x_t, t = unpack_targets(target, width=self.layout.width)
         if not self.layout.sizes:
-            return gauss, zeros
-        log_pred_x0 = log_softmax_slots(logits=logits, layout=self.layout)  # [B, K, W]
+            return torch.zeros(t.shape, dtype=output.dtype, device=output.device)
+        log_pred_x0 = log_softmax_slots(logits=output, layout=self.layout)  # [B, K, W]
         log_model = multinomial_q_posterior(
             schedule=self.schedule, layout=self.layout, log_x0=log_pred_x0, log_x_t=log_x_t, t=t
         )
@@ -152,18 +138,17 @@ class DiffusionLoss(Criterion):
         )
         kl = multinomial_kl(log_p=log_true, log_q=log_model)  # [B, K]
         nll = -log_categorical(log_x=log_x0, log_probs=log_model)  # [B, K]
-        multi = torch.where(t == 0, nll, kl * self.schedule.timesteps) / len(self.layout.sizes)
-        return gauss, multi
+        return torch.where(t == 0, nll, kl * self.schedule.timesteps) / len(self.layout.sizes)
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Loss of a batch: ``[B]`` with ``reduction="none"``, else a scalar.
 
         Args:
-            output: the denoiser's ``[B, K, n_num + W]``.
-            target: from ``DiffusionBatchBuilder``, ``[B, K, n_num + 2 W + 1]``.
+            output: the denoiser's ``[B, K, W]``.
+            target: from ``DiffusionBatchBuilder``, ``[B, K, 2 W + 1]``.
         """
-        gauss, multi = self.per_draw(output, target)
-        per_example = (gauss + multi).mean(dim=1)  # [B]: the K draws of an example average into one loss
+        # [B]: the K draws of an example average into one loss.
+        per_example = self.per_draw(output, target).mean(dim=1)
         if self.reduction == "none":
             return per_example
         if self.reduction == "sum":

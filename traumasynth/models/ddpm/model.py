@@ -1,10 +1,9 @@
 """The DP-DDPM synthesizer (TabDDPM-style), registered as ``ddpm``.
 
 It works on the all-categorical grid view of ``traumasynth.models.codec`` (numeric slots as
-cells of the public grid), so every slot follows multinomial diffusion (the loss and batch
-builder also handle Gaussian numerics, unused here); one MLP denoiser, conditioned on the target class,
-predicts the ``x_0`` logits, offset by the DP class-conditional marginals
-(``traumasynth.models.sgd``). Training
+cells of the public grid), so every slot follows multinomial diffusion; one MLP denoiser,
+conditioned on the target class, predicts the ``x_0`` logits, offset by the DP
+class-conditional marginals (``traumasynth.models.sgd``). Training
 goes through ``traumasynth.privacy.dp.train_dp`` (DP-SGD with ghost clipping) with
 ``noise_multiplicity`` timestep/noise draws per example inside one per-example
 gradient. Sampling runs the reverse process from pure noise for the requested
@@ -20,20 +19,18 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from traumasynth.encoding import EncodedTable
+from traumasynth.encoding.table import EncodedTable
 from traumasynth.models.ddpm.config import DDPMConfig
 from traumasynth.models.ddpm.denoiser import MLPDenoiser
 from traumasynth.models.ddpm.loss import DiffusionBatchBuilder, DiffusionLoss
-from traumasynth.models.ddpm.schedule import (
+from traumasynth.models.ddpm.multinomial import (
     CategoricalLayout,
-    DiffusionSchedule,
     log_onehot_to_index,
     log_softmax_slots,
-    make_schedule,
     multinomial_q_posterior,
-    respaced_schedule,
     sample_log_categorical,
 )
+from traumasynth.models.ddpm.schedule import DiffusionSchedule, make_schedule, respaced_schedule
 from traumasynth.models.sgd import DPSGDSynthesizer
 from traumasynth.privacy.dp import DPTask
 from traumasynth.spec import DatasetSpec
@@ -42,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 
 class DDPMSynthesizer(DPSGDSynthesizer):
-    """Mixed-type denoising diffusion over the encoded table, conditioned on the target class.
+    """Multinomial denoising diffusion over the grid codes of the table, conditioned on the target class.
 
     Args:
         spec: the dataset specification.
@@ -79,11 +76,10 @@ class DDPMSynthesizer(DPSGDSynthesizer):
         layout = self.layout
         return DPTask(
             module=self.network,
-            criterion=DiffusionLoss(schedule=self.schedule, layout=layout, n_num=0),
+            criterion=DiffusionLoss(schedule=self.schedule, layout=layout),
             make_batch=DiffusionBatchBuilder(
                 schedule=self.schedule,
                 layout=layout,
-                n_num=0,
                 n_classes=self.encoder.n_classes,
                 multiplicity=self.config.noise_multiplicity,
                 cond_drop_prob=self.config.cond_drop_prob,
@@ -108,7 +104,7 @@ class DDPMSynthesizer(DPSGDSynthesizer):
             y=y.numpy().astype(np.int64),
         )
 
-    # -- reverse process (the grid view has no numeric slot: multinomial diffusion only) --
+    # -- reverse process -----------------------------------------------------
     def _predict(self, x_in: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Guided log ``x_0`` probabilities ``[b, 1, W]``."""
         log_x0 = log_softmax_slots(logits=self.network(x_in, t, y), layout=self.layout)

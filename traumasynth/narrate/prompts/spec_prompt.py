@@ -22,8 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from traumasynth.errors import SpecError
-from traumasynth.narrate.prompts import Prompt, PromptFormat
-from traumasynth.narrate.spec_words import (
+from traumasynth.narrate.prompts.spec_words import (
     header_columns,
     is_age,
     is_missing,
@@ -32,6 +31,7 @@ from traumasynth.narrate.spec_words import (
     shown_value,
     unit_shown,
 )
+from traumasynth.narrate.prompts.templates import Prompt, PromptFormat
 from traumasynth.spec import ColumnSpec, DatasetSpec
 
 #: ``inline``: ``Facts: a: 1, b: 2``; ``lines``: one fact a line (see docs/narratives.md for the figures).

@@ -26,9 +26,9 @@ from typing import Any
 
 from traumasynth import layout
 from traumasynth.errors import DataError
-from traumasynth.narrate.factcheck import check_narrative
-from traumasynth.narrate.facts import Lexicon, load_lexicon
-from traumasynth.narrate.spec_lexicon import spec_lexicon
+from traumasynth.narrate.checking.factcheck import check_narrative
+from traumasynth.narrate.checking.facts import Lexicon, load_lexicon
+from traumasynth.narrate.checking.spec_lexicon import spec_lexicon
 from traumasynth.spec import DatasetSpec
 
 

@@ -36,10 +36,19 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
 
-from traumasynth.narrate.facts import FactRule, Lexicon
-from traumasynth.narrate.spec_words import (
+from traumasynth.narrate.checking.facts import FactRule, Lexicon
+from traumasynth.narrate.checking.word_patterns import (
+    alternation,
+    inflected,
+    outside_longer,
+    phrase_regex,
+    split_words,
+    stem_of,
+    unit_regex,
+    words_regex,
+)
+from traumasynth.narrate.prompts.spec_words import (
     GENERIC_TAILS,
     category_text,
     head_phrase,
@@ -59,7 +68,6 @@ THIRD_PARTY = (
     r"neighbou?r|carer|bystander|driver of)\b"
 )
 _NUMBER = r"(?P<value>\d{1,4}(?:\.\d+)?)"
-_SEP = r"[\s\-/_]+(?:(?:and|or|&)\s+)?"
 #: Words too common to name a category on their own (when taken out of a several-word category).
 _STOP = frozenset(
     """a an and or of the to in on at by for with without not no other others unknown unk upper lower left right own
@@ -72,88 +80,21 @@ _DENY_WITHIN = 1
 _SEVERAL = re.compile(r"\b(?:main|principal|primary|predominant|most severe)\b", re.IGNORECASE)
 _NONE_VALUES = frozenset({"none", "no", "nil", "absent", "not done", "not performed"})
 _OTHER_VALUES = frozenset({"other", "others", "other(old)"})
-#: Units that name a measurement (a number followed by one is that measurement).
-_MEASUREMENT_UNIT = re.compile(r"/|^(?:mmhg|°c|°f|kg|g|cm|mm|mmol|mg|ml|l|bpm|cmh2o|kpa)$", re.IGNORECASE)
-_UNIT_WORDS = {"min": ["min", "minute"], "h": ["h", "hour"], "s": ["s", "second"]}
 #: How many words may come between a ``context`` word and a category's words ("fell from the top bunk bed").
 _CONTEXT_GAP = 6
 
 
-def _words_regex(words: Iterable[str], *, verbs: bool) -> str | None:
-    """A regex for any of ``words`` (flexible separators; with ``verbs``, "fall" reads "falls", "falled")."""
-    found = [p for w in words if (p := _phrase(w, verbs=verbs)) is not None]
-    return _alternation(found) if found else None
-
-
 def _read_after(column: ColumnSpec) -> str | None:
-    said = _words_regex(column.read_after, verbs=False)
+    said = words_regex(column.read_after, verbs=False)
     return rf"{said}(?!\w)" if said else None
 
 
 def _in_context(column: ColumnSpec, pattern: str) -> str:
     """``pattern`` only a few words after one of the column's ``context`` words, when it has some."""
-    context = _words_regex(column.context, verbs=True)
+    context = words_regex(column.context, verbs=True)
     if context is None:
         return pattern
     return rf"{context}(?:[^\w.,;:]+[\w'-]+){{0,{_CONTEXT_GAP}}}?[^\w.,;:]+{pattern}"
-
-
-def _inflect(word: str, *, verbs: bool = True) -> str:
-    """A regex for a word and its plurals and inflections: fracture -> fractur\\w*, fall -> fall(?:s|en|ing...)?.
-
-    ``verbs=False`` (for ``labels``, written as they are meant) adds only plurals to a short word.
-    """
-    w = word.lower()
-    if not w.isalpha():
-        return re.escape(w).replace(r"\-", "[- ]?") + r"(?!\w)"
-    if len(w) <= 4:
-        return re.escape(w) + (r"(?:s|es|ed|ing|en)?" if verbs else r"(?:s|es)?") + r"(?!\w)"
-    stem = w[:-1] if w.endswith("s") and not w.endswith("ss") else w
-    for suffix, keep in (("ation", "at"), ("ion", ""), ("e", ""), ("y", "")):
-        if stem.endswith(suffix) and len(stem) - len(suffix) + len(keep) >= 4:
-            stem = stem[: len(stem) - len(suffix)] + keep
-            break
-    return re.escape(stem) + r"\w*"
-
-
-def _singular(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
-
-
-def _outside(phrase: str, others: Iterable[str]) -> tuple[str, str]:
-    """Lookarounds that keep ``phrase`` from matching inside a longer phrase of another category.
-
-    "road" (place) does not read "road traffic" (mechanism); "icu" (disposition) not "mobile icu".
-    """
-    words = [_singular(w) for w in _tokens(phrase)]
-    ahead: set[str] = set()
-    behind: set[str] = set()
-    for other in others:
-        longer = _tokens(other)
-        flat = [_singular(w) for w in longer]
-        n = len(words)
-        for i in range(len(flat) - n + 1):
-            if flat[i : i + n] != words or len(flat) == n:
-                continue
-            if i + n < len(flat):
-                ahead.add(_SEP + _inflect(longer[i + n]))
-            if i > 0 and longer[i - 1].isalpha():
-                behind.add(re.escape(longer[i - 1]) + " ")
-    before = "".join(f"(?<!{b})" for b in sorted(behind))
-    return before, (f"(?!{'|'.join(sorted(ahead))})" if ahead else "")
-
-
-def _tokens(text: str) -> list[str]:
-    return [t for t in re.split(r"[^\w%°/+]+|_", text.lower()) if t]
-
-
-def _phrase(text: str, *, inflect: bool = True, verbs: bool = True) -> str | None:
-    """A regex for a phrase: flexible separators between words, the last word inflected."""
-    words = _tokens(text)
-    if not words or not any(c.isalpha() for c in "".join(words)):
-        return None
-    parts = [re.escape(w) for w in words[:-1]] + [_inflect(words[-1], verbs=verbs) if inflect else re.escape(words[-1])]
-    return r"(?<!\w)" + _SEP.join(parts) + r"(?!\w)" if not inflect else r"(?<!\w)" + _SEP.join(parts)
 
 
 def _column_terms(column: ColumnSpec) -> list[str]:
@@ -169,10 +110,6 @@ def _column_terms(column: ColumnSpec) -> list[str]:
     if len(name) == 2 and name[1].lower() in GENERIC_TAILS:
         terms.append(name[0])  # triage_level -> "triage"
     return list(dict.fromkeys(t.strip().lower() for t in terms if t.strip() and any(c.isalpha() for c in t)))
-
-
-def _alternation(patterns: Iterable[str]) -> str:
-    return "(?:" + "|".join(sorted(set(patterns), key=lambda p: (-len(p), p))) + ")"
 
 
 def _age_rule(column: ColumnSpec) -> FactRule:
@@ -192,25 +129,8 @@ def _age_rule(column: ColumnSpec) -> FactRule:
     )
 
 
-def _unit_pattern(unit: str) -> str | None:
-    """A regex for a measurement unit and its spoken forms: beats/min -> beats/min, beats per minute, bpm."""
-    u = unit.strip()
-    if not _MEASUREMENT_UNIT.search(u):
-        return None
-    forms = [re.escape(u).replace(r"\ ", r"\s?")]
-    if u == "°C":
-        forms += [r"°\s?C\b", r"degrees?(?: C\b| celsius)"]
-    if "/" in u:
-        top, _, bottom = u.partition("/")
-        spoken = _UNIT_WORDS.get(bottom.strip().lower(), [bottom.strip().lower()])
-        forms += [rf"{re.escape(top.strip())}\s+(?:per|a|an)\s+{s}" for s in spoken[1:] or spoken]
-        if top.strip().lower() == "beats" and bottom.strip().lower() == "min":
-            forms.append("bpm")
-    return _alternation(forms) + r"(?!\w)"
-
-
 def _number_rule(column: ColumnSpec, unique_unit: bool) -> FactRule:
-    terms = _alternation(_phrase(t, inflect=False) or re.escape(t) for t in _column_terms(column))
+    terms = alternation(phrase_regex(t, inflect=False) or re.escape(t) for t in _column_terms(column))
     tails = "|".join(sorted(GENERIC_TAILS))
     patterns = [
         rf"{terms}(?:\s+(?:{tails}|cat\.?))?(?:\s+(?:of|is|was|=))?\s*[:=]?\s*{_NUMBER}"
@@ -218,7 +138,7 @@ def _number_rule(column: ColumnSpec, unique_unit: bool) -> FactRule:
     ]
     if column.numeric_bounds[0] == 0:  # "no pain" states 0
         patterns.append(rf"\b(?P<zero>no|nil|denies)\s+{terms}(?!\s+(?:to|of|in|at|on|and|or|with)\b)")
-    unit = _unit_pattern(column.unit) if column.unit and unique_unit else None
+    unit = unit_regex(column.unit) if column.unit and unique_unit else None
     if unit:
         patterns.append(rf"(?<![\w.]){_NUMBER}\s?{unit}")
     return FactRule(
@@ -252,14 +172,14 @@ def _sex_rules(column: ColumnSpec) -> list[FactRule]:
 
 def _yes_no_rule(column: ColumnSpec, sorted_: dict[str, list[str]], *, core: bool) -> FactRule:
     words = [t for t in _column_terms(column) if t not in _STOP]
-    words += [w for w in _tokens(name_words(column)) if w not in _STOP and len(w) >= 4]
-    said = [p for w in dict.fromkeys(words) if (p := _phrase(w)) is not None]
+    words += [w for w in split_words(name_words(column)) if w not in _STOP and len(w) >= 4]
+    said = [p for w in dict.fromkeys(words) if (p := phrase_regex(w)) is not None]
     cues: dict[str, tuple[str, ...]] = {}
     compatible: dict[str, tuple[str, ...]] = {}
     yes, no, unknown = sorted_["yes"], sorted_["no"], sorted_["unknown"]
     for cat in yes:
         cues[cat] = tuple(said)
-    denial = rf"\b(?:no|nil|denies|negative for)\s+{_alternation(said)}"
+    denial = rf"\b(?:no|nil|denies|negative for)\s+{alternation(said)}"
     for cat in no:
         cues[cat] = (denial,)
         compatible[cat] = ()
@@ -318,16 +238,16 @@ def _category_rule(
         others = [ph for (col, value), phs in all_phrases.items() if (col, value) != (column.name, cat) for ph in phs]
         patterns = []
         for ph in phrases[cat]:
-            if (p := _phrase(ph, verbs=ph not in labelled)) is not None:
-                before, after = _outside(ph, others)
+            if (p := phrase_regex(ph, verbs=ph not in labelled)) is not None:
+                before, after = outside_longer(ph, others)
                 patterns.append(_in_context(column, before + p + after))
-        words = _tokens(own) if own in phrases[cat] else []
+        words = split_words(own) if own in phrases[cat] else []
         if len(words) >= 2:  # a word of the category's own several-word text, used by no other category
             for w in words:
-                if w not in _STOP and len(w) >= 4 and w.isalpha() and word_owners[_stem(w)] == {(column.name, cat)}:
-                    patterns.append(_in_context(column, r"(?<!\w)" + _inflect(w)))
+                if w not in _STOP and len(w) >= 4 and w.isalpha() and word_owners[stem_of(w)] == {(column.name, cat)}:
+                    patterns.append(_in_context(column, r"(?<!\w)" + inflected(w)))
         if text in _NONE_VALUES:
-            subject = _alternation(_phrase(t) or re.escape(t) for t in _column_terms(column))
+            subject = alternation(phrase_regex(t) or re.escape(t) for t in _column_terms(column))
             patterns.append(rf"\b(?:no|nil|without)\s+{subject}")
         cues[cat] = tuple(dict.fromkeys(patterns))
         if _is_unknown(text):
@@ -355,10 +275,6 @@ def _category_rule(
     )  # fmt: skip
 
 
-def _stem(word: str) -> str:
-    return _inflect(word)
-
-
 def spec_lexicon(spec: DatasetSpec) -> Lexicon:
     """The fact lexicon of ``spec``'s modelled columns (see the module docstring)."""
     modelled = [c for c in spec.modelled_columns]
@@ -378,8 +294,8 @@ def spec_lexicon(spec: DatasetSpec) -> Lexicon:
         for cat, cat_phrases in by_cat.items():
             for ph in cat_phrases:
                 phrase_owners[ph].add((col_name, cat))
-                for w in _tokens(ph):
-                    word_owners[_stem(w)].add((col_name, cat))
+                for w in split_words(ph):
+                    word_owners[stem_of(w)].add((col_name, cat))
     facts: list[FactRule] = []
     age_done = sex_done = False
     for col in modelled:

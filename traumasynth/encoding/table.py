@@ -3,8 +3,9 @@
 Nothing here is fitted on the private rows. Numeric columns are scaled to ``[-1, 1]``
 with the bounds written in the dataset specification (after its fixed ``transform``),
 categoricals become indices over the spec's category list, datetimes are split into
-the parts the spec declares. Because the layout depends only on the spec, the encoder
-costs no privacy budget and two models trained on the same spec share it exactly.
+the parts the spec declares (``traumasynth.encoding.columns``). Because the layout depends
+only on the spec, the encoder costs no privacy budget and two models trained on the same spec
+share it exactly.
 
 Slots:
 
@@ -19,8 +20,6 @@ Slots:
 
 from __future__ import annotations
 
-import calendar
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +27,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from traumasynth.encoding.columns import (
+    decode_categorical,
+    decode_datetime,
+    decode_numeric,
+    encode_categorical,
+    encode_datetime,
+    encode_numeric,
+)
 from traumasynth.errors import ModelMismatchError, SchemaError
-from traumasynth.spec import DATETIME_PART_BOUNDS, ColumnSpec, DatasetSpec
+from traumasynth.spec import DatasetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -53,48 +60,6 @@ class EncodedTable:
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
-
-
-def _scale(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    if high <= low:  # a single-valued part (one calendar year): a constant slot
-        return np.zeros_like(values, dtype=np.float64)
-    return (values - low) / (high - low) * 2.0 - 1.0
-
-
-def _unscale(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    if high <= low:
-        return np.full_like(values, low, dtype=np.float64)
-    return (np.clip(values, -1.0, 1.0) + 1.0) / 2.0 * (high - low) + low
-
-
-def _numeric_range(col: ColumnSpec) -> tuple[float, float]:
-    """Bounds of a numeric column in the transformed space the model sees."""
-    low, high = col.numeric_bounds
-    if col.transform == "log1p":
-        return float(np.log1p(low)), float(np.log1p(high))
-    return low, high
-
-
-def _part_range(col: ColumnSpec, part: str) -> tuple[float, float]:
-    if part == "year":
-        low, high = col.date_bounds
-        return float(low.year), float(high.year)
-    low_p, high_p = DATETIME_PART_BOUNDS[part]
-    return float(low_p), float(high_p)
-
-
-_PART_ACCESSOR = {
-    "year": "year",
-    "month": "month",
-    "weekday": "day_of_week",
-    "hour": "hour",
-    "dayofyear": "day_of_year",
-}
-
-
-def _extract_part(stamps: pd.Series, part: str) -> np.ndarray:
-    values = getattr(stamps.dt, _PART_ACCESSOR[part])
-    return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
 class TableEncoder:
@@ -192,82 +157,21 @@ class TableEncoder:
                     "Fill them or set `nullable: true` in the dataset specification."
                 )
             if col.kind == "categorical":
-                cats.append(self._encode_categorical(series, col, missing, problems))
+                cats.append(encode_categorical(series, col=col, missing=missing, problems=problems))
                 continue
             if col.kind == "datetime":
-                nums.extend(self._encode_datetime(series, col, missing, problems))
+                nums.extend(encode_datetime(series, col=col, missing=missing, problems=problems))
             else:
-                nums.append(self._encode_numeric(series, col, missing, problems))
+                nums.append(encode_numeric(series, col=col, missing=missing, problems=problems))
             if col.nullable:
                 cats.append(missing.astype(np.int64))
         y_series = df[self.spec.target.name]
-        y = self._encode_categorical(y_series, self.spec.target, y_series.isna().to_numpy(), problems)
+        y = encode_categorical(y_series, col=self.spec.target, missing=y_series.isna().to_numpy(), problems=problems)
         if problems:
             raise SchemaError(f"Cannot encode the table with dataset specification '{self.spec.name}':", problems)
         x_num = np.stack(nums, axis=1).astype(np.float32) if nums else np.zeros((n, 0), dtype=np.float32)
         x_cat = np.stack(cats, axis=1).astype(np.int64) if cats else np.zeros((n, 0), dtype=np.int64)
         return EncodedTable(x_num=x_num, x_cat=x_cat, y=y.astype(np.int64))
-
-    @staticmethod
-    def _encode_categorical(series: pd.Series, col: ColumnSpec, missing: np.ndarray, problems: list[str]) -> np.ndarray:
-        categories = list(col.categories or ())
-        lookup = {c: i for i, c in enumerate(categories)}
-        values = series.astype(object).to_numpy()
-        codes = np.full(len(values), len(categories), dtype=np.int64)  # the __missing__ level
-        unknown: set[str] = set()
-        for i, value in enumerate(values):
-            if missing[i]:
-                continue
-            code = lookup.get(str(value))
-            if code is None:
-                unknown.add(str(value))
-                codes[i] = 0
-            else:
-                codes[i] = code
-        if unknown:
-            shown = ", ".join(sorted(unknown)[:5])
-            problems.append(
-                f"Column '{col.name}' has values not in its categories: {shown}. "
-                "Fix the values or add the categories to the dataset specification."
-            )
-        if missing.any() and col.role == "target":
-            codes[missing] = 0  # reported above as not nullable; keep indices valid
-        return codes
-
-    @staticmethod
-    def _encode_numeric(series: pd.Series, col: ColumnSpec, missing: np.ndarray, problems: list[str]) -> np.ndarray:
-        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        low, high = col.numeric_bounds
-        outside = ~missing & ((values < low) | (values > high))
-        if outside.any():
-            problems.append(
-                f"Column '{col.name}' has {int(outside.sum())} value(s) outside {low:g}..{high:g}. "
-                "Fix the values or widen the bounds in the dataset specification."
-            )
-        values = np.where(missing, np.nan, np.clip(values, low, high))
-        if col.transform == "log1p":
-            values = np.log1p(values)
-        scaled = _scale(values, *_numeric_range(col))
-        return np.where(missing, 0.0, scaled)
-
-    @staticmethod
-    def _encode_datetime(
-        series: pd.Series, col: ColumnSpec, missing: np.ndarray, problems: list[str]
-    ) -> list[np.ndarray]:
-        stamps = pd.to_datetime(series, errors="coerce")
-        low, high = col.date_bounds
-        start, end = pd.Timestamp(low), pd.Timestamp(high) + pd.Timedelta(days=1)
-        outside = (~missing) & ((stamps < start) | (stamps >= end)).to_numpy()
-        if outside.any():
-            problems.append(
-                f"Column '{col.name}' has {int(outside.sum())} date(s) outside {low}..{high}. "
-                "Fix the values or widen the bounds in the dataset specification."
-            )
-        out = []
-        for part in col.parts or ():
-            values = _extract_part(stamps, part)
-            out.append(np.where(missing, 0.0, _scale(values, *_part_range(col, part))))
-        return out
 
     # -- decode --------------------------------------------------------------
     def decode(self, enc: EncodedTable, *, seed: int) -> pd.DataFrame:
@@ -299,12 +203,12 @@ class TableEncoder:
             if col.kind != "categorical" and col.nullable:
                 missing = enc.x_cat[:, cat_pos[f"{col.name}.{MISSING_LEVEL}"]] == 1
             if col.kind == "categorical":
-                out[col.name] = self._decode_categorical(enc.x_cat[:, cat_pos[col.name]], col)
+                out[col.name] = decode_categorical(enc.x_cat[:, cat_pos[col.name]], col=col)
             elif col.kind == "datetime":
                 parts: dict[str, np.ndarray] = {p: enc.x_num[:, num_pos[f"{col.name}.{p}"]] for p in col.parts or ()}
-                out[col.name] = self._decode_datetime(parts, col, missing, rng)
+                out[col.name] = decode_datetime(parts, col=col, missing=missing, rng=rng)
             else:
-                out[col.name] = self._decode_numeric(enc.x_num[:, num_pos[col.name]], col, missing)
+                out[col.name] = decode_numeric(enc.x_num[:, num_pos[col.name]], col=col, missing=missing)
         return pd.DataFrame(out, columns=self.columns)
 
     def _check_layout(self, enc: EncodedTable) -> None:
@@ -323,71 +227,6 @@ class TableEncoder:
             problems.append(f"y holds class indices outside 0..{self.n_classes - 1}")
         if problems:
             raise SchemaError("Cannot decode: the arrays do not match the encoder layout.", problems)
-
-    @staticmethod
-    def _decode_categorical(codes: np.ndarray, col: ColumnSpec) -> pd.Series:
-        levels = np.asarray([*(col.categories or ()), None], dtype=object)
-        return pd.Series(levels[codes], dtype="str")
-
-    @staticmethod
-    def _decode_numeric(scaled: np.ndarray, col: ColumnSpec, missing: np.ndarray) -> pd.Series:
-        values = _unscale(scaled.astype(np.float64), *_numeric_range(col))
-        if col.transform == "log1p":
-            values = np.expm1(values)
-        low, high = col.numeric_bounds
-        values = np.clip(values, low, high)
-        if col.kind == "integer":
-            values = np.clip(np.rint(values), np.ceil(low), np.floor(high))
-            series = pd.Series(values, dtype="Int64")
-        else:
-            series = pd.Series(values, dtype="float64")
-        series[missing] = pd.NA if col.kind == "integer" else np.nan
-        return series
-
-    @staticmethod
-    def _decode_datetime(
-        parts: dict[str, np.ndarray], col: ColumnSpec, missing: np.ndarray, rng: np.random.Generator
-    ) -> pd.Series:
-        """Rebuild dates from the declared parts; undeclared parts are drawn from ``rng``.
-
-        Priority: year, then month and day (from ``dayofyear`` when the month is not
-        modelled; a day matching ``weekday`` when it is), then hour; minutes are 0.
-        The result is clipped to the spec's date bounds.
-        """
-        n = len(missing)
-        low, high = col.date_bounds
-        ints = {
-            p: np.rint(_unscale(v.astype(np.float64), *_part_range(col, p))).astype(np.int64) for p, v in parts.items()
-        }
-        years = ints.get("year", rng.integers(low.year, high.year + 1, size=n))
-        months = ints.get("month", rng.integers(1, 13, size=n))
-        hours = ints.get("hour", np.zeros(n, dtype=np.int64))
-        # Draw fallbacks for every row up front so row i's value never depends on others.
-        day_draw = rng.random(n)
-        start, end = pd.Timestamp(low), pd.Timestamp(high) + pd.Timedelta(hours=23)
-        stamps: list[pd.Timestamp | None] = []
-        for i in range(n):
-            if missing[i]:
-                stamps.append(None)
-                continue
-            year = int(years[i])
-            if "dayofyear" in ints and "month" not in ints:
-                doy = int(np.clip(ints["dayofyear"][i], 1, 366 if calendar.isleap(year) else 365))
-                date = dt.date(year, 1, 1) + dt.timedelta(days=doy - 1)
-            else:
-                month = int(months[i])
-                days = list(range(1, calendar.monthrange(year, month)[1] + 1))
-                if "weekday" in ints:
-                    days = [d for d in days if dt.date(year, month, d).weekday() == ints["weekday"][i]] or days
-                elif "dayofyear" in ints:
-                    doy_date = dt.date(year, 1, 1) + dt.timedelta(days=int(ints["dayofyear"][i]) - 1)
-                    if doy_date.month == month and doy_date.year == year:
-                        days = [doy_date.day]
-                day = days[min(int(day_draw[i] * len(days)), len(days) - 1)]
-                date = dt.date(year, month, day)
-            stamp = pd.Timestamp(date) + pd.Timedelta(hours=int(hours[i]))
-            stamps.append(min(max(stamp, start), end))
-        return pd.Series(pd.to_datetime(pd.Series(stamps, dtype=object)), dtype="datetime64[ns]")
 
     # -- persistence ---------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from traumasynth.narrate.factcheck import FactCheck, check_narrative
-from traumasynth.narrate.facts import Lexicon
+from traumasynth.narrate.checking.factcheck import FactCheck, check_narrative
+from traumasynth.narrate.checking.facts import Lexicon
 
 # A sentence ends at a full stop not inside a number ("37.5"), or "!"/"?", followed by a space.
 _SENTENCE = re.compile(r"(?<=[^\d][.!?])\s+|(?<=\d[.!?])\s+(?=[A-Z])")

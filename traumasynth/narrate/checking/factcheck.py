@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth.narrate.facts import FactRule, Lexicon, extract_facts
+from traumasynth.narrate.checking.facts import FactRule, Lexicon, extract_facts
 
 
 @dataclass(frozen=True)

@@ -38,15 +38,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from traumasynth.encoding import MISSING_LEVEL, EncodedTable, TableEncoder
+from traumasynth.encoding.table import MISSING_LEVEL, EncodedTable, TableEncoder
 from traumasynth.errors import ParamsError
 from traumasynth.models import get_synthesizer
 from traumasynth.models.codec import GridCodec
 from traumasynth.models.sgd import DPSGDSynthesizer
 from traumasynth.privacy.audit_bound import epsilon_lower_bound
-from traumasynth.privacy.settings import TrainParams
 from traumasynth.spec import DatasetSpec
-from traumasynth.training import train_synthesizer
+from traumasynth.training import TrainParams, train_synthesizer
 
 logger = logging.getLogger(__name__)
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 import ctypes
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from llama_cpp._utils import suppress_stdout_stderr
 
 from traumasynth.errors import NarratorUnavailableError
-from traumasynth.narrate.prompt_cache import PromptCache
+from traumasynth.narrate.generation.prompt_cache import PromptCache
+from traumasynth.narrate.generation.sequences import BatchResult, CallState, OnResult, Slot, common_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -40,42 +40,6 @@ TYPICAL_P = 1.0
 _CTX_ROUND = 256
 #: Most tokens llama.cpp computes at once (its micro-batch).
 _UBATCH = 512
-
-
-@dataclass
-class _Slot:
-    """One sequence in flight."""
-
-    seq: int
-    index: int
-    sampler: Any
-    n_prompt: int
-    n_past: int
-    pending: list[int]
-    tokens: list[int] = field(default_factory=list)
-    text: bytearray = field(default_factory=bytearray)
-    logit_at: int = -1
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """A finished sequence: its text (stop string excluded) and token counts."""
-
-    text: str
-    completion_tokens: int
-    prompt_tokens: int
-
-
-def common_prefix(token_lists: Sequence[Sequence[int]]) -> int:
-    """Length of the longest token prefix shared by every list, leaving each at least one token."""
-    first = token_lists[0]
-    n = min(len(t) for t in token_lists) - 1
-    for other in token_lists[1:]:
-        i = 0
-        while i < n and other[i] == first[i]:
-            i += 1
-        n = i
-    return max(n, 0)
 
 
 class BatchedDecoder:
@@ -289,7 +253,7 @@ class BatchedDecoder:
         top_p: float,
         stop: Sequence[str],
         n_prefix: int | None = None,
-        on_result: Callable[[int, BatchResult], tuple[list[int], int] | None] | None = None,
+        on_result: OnResult | None = None,
     ) -> list[BatchResult]:
         """One completion per tokenized prompt, in order.
 
@@ -321,62 +285,79 @@ class BatchedDecoder:
             n_pre = min(n_pre, n_prefix)
         longest = max(len(p) - n_pre for p in prompts) + max_tokens
         self._ensure_context(n_pre + self.n_seq * longest + _CTX_ROUND)
-        stops = [s.encode("utf-8") for s in stop if s]
-        results: list[BatchResult | None] = [None] * len(prompts)
-        queue: deque[tuple[int, list[int], int]] = deque((i, list(p), seeds[i]) for i, p in enumerate(prompts))
-        free = list(range(self.n_seq, 0, -1))  # pop() hands out the lowest free sequence id first
-        active: list[_Slot] = []
-        mem = None
+        call = CallState(
+            prefix=list(prompts[0][:n_pre]),
+            max_prompt=n_pre + longest - max_tokens,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            stops=[s.encode("utf-8") for s in stop if s],
+            on_result=on_result,
+            queue=deque((i, list(p), seeds[i]) for i, p in enumerate(prompts)),
+            results=[None] * len(prompts),
+            free=list(range(self.n_seq, 0, -1)),  # pop() hands out the lowest free sequence id first
+        )
         try:
-            self._set_prefix(list(prompts[0][:n_pre]))
+            self._set_prefix(call.prefix)
             mem = self._memory()
-            while queue or active:
-                while queue and free:
-                    i, tokens, seed = queue.popleft()
-                    seq = free.pop()
-                    self._ll.llama_memory_seq_cp(mem, 0, seq, -1, -1)
-                    sampler = self._sampler(seed=seed, temperature=temperature, top_p=top_p)
-                    active.append(_Slot(seq, i, sampler, len(tokens), n_pre, tokens[n_pre:]))
-                active.sort(key=lambda s: s.seq)  # a fixed batch layout: same requests, same batch
-                entries: list[tuple[int, int, int, bool]] = []
-                for slot in active:
-                    last = len(slot.pending) - 1
-                    entries += [(t, slot.n_past + j, slot.seq, j == last) for j, t in enumerate(slot.pending)]
-                    slot.n_past += len(slot.pending)
-                    slot.logit_at = len(entries) - 1
-                self._decode(entries)
-                still: list[_Slot] = []
-                for slot in active:
-                    token = self._ll.llama_sampler_sample(slot.sampler, self._ctx, slot.logit_at)
-                    done, text = self._advance(slot, token, stops=stops, max_tokens=max_tokens)
-                    if not done:
-                        still.append(slot)
-                        continue
-                    result = results[slot.index] = BatchResult(text, len(slot.tokens), slot.n_prompt)
-                    self._release(slot, mem)
-                    free.append(slot.seq)
-                    free.sort(reverse=True)
-                    follow = on_result(slot.index, result) if on_result is not None else None
-                    if follow is not None:
-                        tokens, seed = follow
-                        if (
-                            tokens[:n_pre] != prompts[0][:n_pre]
-                            or not n_pre < len(tokens) <= n_pre + longest - max_tokens
-                        ):
-                            raise ValueError(
-                                "A follow-up must start with the shared prefix, no longer than the longest prompt."
-                            )
-                        queue.appendleft((slot.index, list(tokens), seed))
-                active = still
+            while call.queue or call.active:
+                self._admit(call, mem)
+                self._step(call.active)
+                self._finish(call, mem)
         except BaseException:
-            for slot in active:
+            for slot in call.active:
                 if slot.sampler is not None:  # a finished slot's sampler is already freed
                     self._ll.llama_sampler_free(slot.sampler)
             self._ll.llama_memory_clear(self._memory(), True)
             raise
-        return [r for r in results if r is not None]
+        return [r for r in call.results if r is not None]
 
-    def _advance(self, slot: _Slot, token: int, *, stops: Sequence[bytes], max_tokens: int) -> tuple[bool, str]:
+    def _admit(self, call: CallState, mem: Any) -> None:
+        """Start waiting prompts in the free slots: the prefix copied into the slot, a sampler of its own."""
+        n_pre = len(call.prefix)
+        while call.queue and call.free:
+            i, tokens, seed = call.queue.popleft()
+            seq = call.free.pop()
+            self._ll.llama_memory_seq_cp(mem, 0, seq, -1, -1)
+            sampler = self._sampler(seed=seed, temperature=call.temperature, top_p=call.top_p)
+            call.active.append(Slot(seq, i, sampler, len(tokens), n_pre, tokens[n_pre:]))
+        call.active.sort(key=lambda s: s.seq)  # a fixed batch layout: same requests, same batch
+
+    def _step(self, active: Sequence[Slot]) -> None:
+        """Decode every active slot's pending tokens in one call, logits at each slot's last token."""
+        entries: list[tuple[int, int, int, bool]] = []
+        for slot in active:
+            last = len(slot.pending) - 1
+            entries += [(t, slot.n_past + j, slot.seq, j == last) for j, t in enumerate(slot.pending)]
+            slot.n_past += len(slot.pending)
+            slot.logit_at = len(entries) - 1
+        self._decode(entries)
+
+    def _finish(self, call: CallState, mem: Any) -> None:
+        """Sample each active slot's next token; free the slots whose sequence ended and queue their follow-ups."""
+        still: list[Slot] = []
+        for slot in call.active:
+            token = self._ll.llama_sampler_sample(slot.sampler, self._ctx, slot.logit_at)
+            done, text = self._advance(slot, token, stops=call.stops, max_tokens=call.max_tokens)
+            if not done:
+                still.append(slot)
+                continue
+            result = call.results[slot.index] = BatchResult(text, len(slot.tokens), slot.n_prompt)
+            self._release(slot, mem)
+            call.free.append(slot.seq)
+            call.free.sort(reverse=True)
+            follow = call.on_result(slot.index, result) if call.on_result is not None else None
+            if follow is not None:
+                tokens, seed = follow
+                n_pre = len(call.prefix)
+                if tokens[:n_pre] != call.prefix or not n_pre < len(tokens) <= call.max_prompt:
+                    raise ValueError(
+                        "A follow-up must start with the shared prefix, no longer than the longest prompt."
+                    )
+                call.queue.appendleft((slot.index, list(tokens), seed))
+        call.active = still
+
+    def _advance(self, slot: Slot, token: int, *, stops: Sequence[bytes], max_tokens: int) -> tuple[bool, str]:
         """Append ``token`` to ``slot``; whether the sequence is finished, and its text if so."""
         if self._ll.llama_vocab_is_eog(self._vocab, token):
             return True, slot.text.decode("utf-8", errors="ignore")
@@ -390,7 +371,7 @@ class BatchedDecoder:
         slot.pending = [token]
         return False, ""
 
-    def _release(self, slot: _Slot, mem: Any) -> None:
+    def _release(self, slot: Slot, mem: Any) -> None:
         self._ll.llama_memory_seq_rm(mem, slot.seq, -1, -1)
         self._ll.llama_sampler_free(slot.sampler)
         slot.sampler = None
