@@ -22,9 +22,9 @@ from typing import Annotated
 import typer
 
 from traumasynth.cli import setup_logging, stage_errors
+from traumasynth.core.io import write_json_atomic
+from traumasynth.core.params import BaseParams, load_section
 from traumasynth.experiments.privacy_audit import check_auditable, run_audit
-from traumasynth.io import write_json_atomic
-from traumasynth.params import BaseParams, load_section
 from traumasynth.prepare import PrepareParams, prepare_dataset
 from traumasynth.spec import load_spec
 from traumasynth.training import TrainParams

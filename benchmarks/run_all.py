@@ -98,11 +98,11 @@ def _narration_speed(rows: int, repeats: int) -> dict[str, Any]:
     """
     import pandas as pd
 
+    from traumasynth.core.params import load_section
     from traumasynth.datasets.ed_trauma_sim import simulate
     from traumasynth.evaluate.text import distinct_n
     from traumasynth.narrate import pipeline
     from traumasynth.narrate.params import NarrateParams
-    from traumasynth.params import load_section
     from traumasynth.spec import load_spec
 
     spec = load_spec(REPO / "datasets" / "ed_trauma_sim.yaml")

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from traumasynth import layout
 from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ParamsOption, VerboseOption, open_stage
+from traumasynth.core import layout
 from traumasynth.peers.stage import BaselinesParams, run
 from traumasynth.peers.worker import find_peers_python
 from traumasynth.training import TrainParams

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from traumasynth import layout
 from traumasynth.cli import PARAMS_FILE, ParamsOption, VerboseOption, open_stage
+from traumasynth.core import layout
 from traumasynth.evaluate.compare import CompareOutputs, run
 from traumasynth.peers.stage import BaselinesParams
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from traumasynth import layout
 from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ModelOption, ParamsOption, VerboseOption, open_stage
+from traumasynth.core import layout
 from traumasynth.evaluate.inputs import InputPaths
 from traumasynth.evaluate.run import EvaluateParams, ModelOutputs, run
 

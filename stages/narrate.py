@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from traumasynth import layout
 from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ModelOption, ParamsOption, VerboseOption, open_stage
+from traumasynth.core import layout
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.pipeline import run
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from traumasynth import layout
 from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ParamsOption, VerboseOption, open_stage
+from traumasynth.core import layout
 from traumasynth.prepare import PrepareParams, run
 
 app = typer.Typer(add_completion=False, help=__doc__)

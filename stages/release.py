@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from traumasynth import layout
 from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ParamsOption, VerboseOption, open_stage
+from traumasynth.core import layout
 from traumasynth.prepare import PrepareParams
 from traumasynth.release import ReleaseInputs, run
 from traumasynth.sampling.params import SampleParams

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from traumasynth import layout
 from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ParamsOption, VerboseOption, open_stage
+from traumasynth.core import layout
 from traumasynth.review.page import run as build_page
 from traumasynth.review.params import ReviewParams
 from traumasynth.review.summary import run as ingest_ratings

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import DATASETS
 from traumasynth.cli import open_stage, stage_errors
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.prepare import PrepareParams
 
 app = typer.Typer()

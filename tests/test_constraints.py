@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from traumasynth.constraints import check_constraints
+from traumasynth.core.errors import SpecError
 from traumasynth.datasets.ed_trauma_sim import simulate
-from traumasynth.errors import SpecError
 from traumasynth.spec import DatasetSpec, load_spec
+from traumasynth.spec.constraints import check_constraints
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -169,7 +169,7 @@ def test_simulated_rows_keep_the_ed_trauma_sim_rules() -> None:
 
 def test_public_neiss_sample_keeps_the_neiss_rules(neiss_dir: Path) -> None:
     from traumasynth.datasets import load_raw
-    from traumasynth.schema import conform
+    from traumasynth.spec.schema import conform
 
     spec = load_spec(REPO / "datasets" / "neiss.yaml")
     raw = load_raw(spec=spec, path=neiss_dir / "NEISS_17-21_sample.csv", n_rows=0, seed=0)

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from traumasynth.core.errors import ModelMismatchError, SchemaError
 from traumasynth.encoding.table import MISSING_LEVEL, EncodedTable, TableEncoder
-from traumasynth.errors import ModelMismatchError, SchemaError
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import validate
 
 
 def make_spec(parts: list[str], name: str = "tiny") -> DatasetSpec:

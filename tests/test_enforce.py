@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 import torch
 
-from traumasynth.constraints import check_constraints
-from traumasynth.enforce import draw_valid
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.models.marginals import MarginalsSynthesizer
 from traumasynth.sampling.draw import sample_rows
+from traumasynth.sampling.enforce import draw_valid
 from traumasynth.sampling.params import SampleParams
 from traumasynth.sampling.stage import generate_synthetic
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.constraints import check_constraints
 from traumasynth.training import TrainParams
 
 

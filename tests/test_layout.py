@@ -1,8 +1,8 @@
-"""`dvc.yaml` spells the file contract of `traumasynth.layout`: every path a stage names is a layout path.
+"""`dvc.yaml` spells the file contract of `traumasynth.core.layout`: every path a stage names is a layout path.
 
 For each stage (``${item}`` read as a model or peer name), every path in its command's options,
 deps, outs, metrics and plots that lies in the pipeline's folders must be one that
-``traumasynth.layout`` gives; the stage scripts take their defaults from the same module.
+``traumasynth.core.layout`` gives; the stage scripts take their defaults from the same module.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 import yaml
 
 from tests.conftest import REPO
-from traumasynth import layout
+from traumasynth.core import layout
 
 PIPELINE_FOLDERS = ("data/", "models/", "metrics/", "release", "prompts", "lexicons", "datasets")
 
@@ -52,7 +52,7 @@ def test_every_pipeline_path_in_dvc_yaml_comes_from_the_layout():
         item = "aim" if name in ("baselines", "evaluate_peer") else "vae"
         allowed = contract(item)
         unknown += [f"{name}: {p}" for p in _stage_paths(stage.get("do", stage), item) if p not in allowed]
-    assert not unknown, "paths in dvc.yaml that traumasynth.layout does not define:\n" + "\n".join(unknown)
+    assert not unknown, "paths in dvc.yaml that traumasynth.core.layout does not define:\n" + "\n".join(unknown)
 
 
 def test_the_check_sees_a_path_outside_the_contract():

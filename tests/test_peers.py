@@ -17,14 +17,14 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import REPO, load_stage
-from traumasynth.errors import DataError, ParamsError
-from traumasynth.params import load_section
+from traumasynth.core.errors import DataError, ParamsError
+from traumasynth.core.params import load_section
 from traumasynth.peers.discretise import DiscreteLayout, from_sdv_frame, to_sdv_frame
 from traumasynth.peers.registry import peer_info
 from traumasynth.peers.stage import BaselinesParams, build_job, fit_peer
 from traumasynth.peers.worker import PEERS_PYTHON_ENV, find_peers_python, run_worker, worker_env
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec, load_spec
+from traumasynth.spec.schema import validate
 
 PEERS_PYTHON = REPO / ".venv-peers" / "bin" / "python"
 WORKER = REPO / "peers" / "run_peer.py"

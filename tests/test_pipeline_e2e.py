@@ -89,9 +89,10 @@ def test_review_page_from_the_pipeline_outputs(pipeline: Path) -> None:
         page = browser.new_page()
         page.set_default_timeout(15_000)
         page.goto((pipeline / "review/page.html").as_uri())
-        assert page.locator("#record-heading").inner_text() == f"Record 1 of {n_items}"
         seen = set()
-        for _ in range(n_items):
+        for i in range(n_items):
+            # wait for the page to show record i + 1 before reading it (a read right after a key press races)
+            sync_api.expect(page.locator("#record-heading")).to_have_text(f"Record {i + 1} of {n_items}")
             seen.add(page.locator("#item-id").inner_text())
             assert len(page.locator("#narrative").inner_text().split()) >= 3  # a note from narrate
             assert page.locator("#record-fields").inner_text().count("\n") >= 5  # the row's fields

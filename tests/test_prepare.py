@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from traumasynth.errors import DataError, SchemaError
+from traumasynth.core.errors import DataError, SchemaError
 from traumasynth.prepare import PrepareParams, prepare_dataset, prepare_metrics, write_prepared
 from traumasynth.spec import DatasetSpec
 
@@ -124,10 +124,28 @@ def test_unknown_category(tmp_path, spec):
     expect_problem(tmp_path, spec, df, "Column 'sex' has 2 value(s)", "rows 4, 9", "add the category")
 
 
-def test_value_out_of_bounds(tmp_path, spec):
+def test_values_out_of_bounds_are_clipped_to_the_public_bounds_and_counted(tmp_path, spec):
+    """The spec's bounds are public and set in advance: a value outside them is clipped, not a reason to widen them."""
     df = mini_rows()
     df.loc[17, "age"] = "130"
-    expect_problem(tmp_path, spec, df, "Column 'age' has 1 value(s)", "0..110", "rows 17", "widen the bounds")
+    df.loc[[3, 4], "sbp"] = [20.0, 400.0]
+    data = run(spec, write_csv(tmp_path, df))
+    full = pd.concat(data.splits().values())
+    assert full["age"].max() == 110 and str(full["age"].dtype) == "Int64"
+    assert full["sbp"].min() == 40.0 and full["sbp"].max() == 250.0
+    assert data.clipped == {"age": 1, "sbp": 2}
+    metrics = prepare_metrics(data, spec=spec)
+    assert metrics["clipped_share"] == {"age": 0.005, "sbp": 0.01}
+
+
+def test_validation_out_of_bounds_does_not_ask_to_widen_the_bounds_from_the_data(spec):
+    from traumasynth.core.errors import SchemaError
+    from traumasynth.spec.schema import validate
+
+    frame = pd.DataFrame({"age": pd.array([130], dtype="Int64")})
+    with pytest.raises(SchemaError) as err:
+        validate(frame, spec, columns=["age"])
+    assert "from public knowledge" in str(err.value.problems) and "widen" not in str(err.value.problems)
 
 
 def test_wrong_type(tmp_path, spec):
@@ -141,7 +159,8 @@ def test_all_problems_reported_at_once(tmp_path, spec):
     df = mini_rows().drop(columns="note")
     df.loc[3, "sex"] = "x"
     df.loc[8, "age"] = "old"
-    df.loc[9, "sbp"] = 400
+    df["sbp"] = df["sbp"].astype(object)
+    df.loc[9, "sbp"] = "high"
     err = expect_problem(tmp_path, spec, df, "'note' is missing", "'sex'", "'age'", "'sbp'")
     assert len(err.problems) == 4
 
@@ -186,8 +205,9 @@ def test_rare_class_error_or_merge(tmp_path, spec):
     df = mini_rows()
     df.loc[df.index[df["mechanism"] == "road"][5:], "mechanism"] = "fall"  # 5 road rows left
     path = write_csv(tmp_path, df)
-    with pytest.raises(DataError, match=r"'road' \(5 rows\).*prepare.merge_classes"):
+    with pytest.raises(DataError, match=r"fewer than 10 rows: 'road'\. .*prepare.merge_classes") as err:
         run(spec, path)
+    assert "5 rows" not in str(err.value)  # names only: exact counts would invite finer decisions on them
     merge = {"rare_class_policy": "merge", "merge_classes": ("road",)}
     merged = prepare_dataset(spec=spec, params=PARAMS.model_copy(update=merge), dataset_path=path, seed=3)
     assert merged.merged_classes == ("road",)

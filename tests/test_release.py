@@ -12,8 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from tests.conftest import DATASETS
+from traumasynth.core.errors import DataError
 from traumasynth.datasets.ed_trauma_sim import simulate
-from traumasynth.errors import DataError
 from traumasynth.prepare import PrepareParams
 from traumasynth.privacy.plan import SGDShape, plan_budget
 from traumasynth.release import (
@@ -46,7 +46,7 @@ def _stage_outputs(
     if id_name is not None:
         augment[id_name] = ids[len(rows) :]
     augment.to_parquet(root / f"synthetic/{model}_augment.parquet", index=False)
-    named = ids[:4] if id_name is not None else [f"row-{i:06d}" for i in range(4)]  # traumasynth.row_ids
+    named = ids[:4] if id_name is not None else [f"row-{i:06d}" for i in range(4)]  # traumasynth.spec.ids
     notes = pd.DataFrame({"row_id": named[::-1], "narrative": ["note"] * 4, "faithfulness": 1.0,
                           "core_faithful": True, "seconds": 2.0, "completion_tokens": 30})  # fmt: skip
     (root / "narratives").mkdir(parents=True, exist_ok=True)

@@ -7,15 +7,15 @@ import pandas as pd
 import pytest
 import torch
 
-from traumasynth.errors import DataError, ParamsError, SchemaError
+from traumasynth.core.errors import DataError, ParamsError, SchemaError
 from traumasynth.models.marginals import MarginalsSynthesizer
 from traumasynth.privacy.plan import plan_budget
 from traumasynth.sampling.class_plan import augment_counts, dp_class_histogram, histogram_rng, plan_class_counts
 from traumasynth.sampling.draw import sample_rows, synthetic_columns, with_ids
 from traumasynth.sampling.params import SampleParams
 from traumasynth.sampling.stage import generate_synthetic
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import validate
 from traumasynth.training import TrainParams
 
 CLASSES = ("fall", "sport", "domestic_leisure", "road_traffic", "assault", "work", "self_harm")

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from traumasynth.errors import SchemaError
-from traumasynth.schema import build_schema, conform, empty_frame, validate
+from traumasynth.core.errors import SchemaError
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import build_schema, conform, empty_frame, validate
 
 SPEC = DatasetSpec.model_validate(
     {

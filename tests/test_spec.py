@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from traumasynth.errors import SpecError
+from traumasynth.core.errors import SpecError
 from traumasynth.spec import DatasetSpec, load_spec
 
 BASE = {

@@ -1,4 +1,4 @@
-"""tools/draft_spec.py and traumasynth.spec_draft: a spec drafted from a header row and a codebook, no value read.
+"""tools/draft_spec.py and traumasynth.spec.draft: a spec drafted from a header row and a codebook, no value read.
 
 Every table here is invented.
 """
@@ -16,11 +16,11 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import DATASETS, REPO, load_stage
-from traumasynth.codebook import read_codebook
+from traumasynth.core.errors import DataError, SpecError
 from traumasynth.datasets.table import read_file, read_headers, read_table
-from traumasynth.errors import DataError, SpecError
 from traumasynth.spec import DatasetSpec, load_spec
-from traumasynth.spec_draft_words import snake_case
+from traumasynth.spec.codebook import read_codebook
+from traumasynth.spec.draft_words import snake_case
 
 runner = CliRunner()
 

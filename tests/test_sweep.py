@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import load_stage
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.sweep.experiments import parse_exp_show
 from traumasynth.sweep.stage import read_sweep_table, run
 from traumasynth.sweep.table import PLOT_MODELS, SWEEP_COLUMNS, sweep_table

@@ -8,7 +8,7 @@ reaches the draft. Headers become snake_case names (blank or repeated ones are r
 codebook. Likely clinical columns are listed, the others commented out at the end
 (`unlisted_columns: exclude`). Categories, bounds and date formats the codebook does not give are
 `TODO` values: every stage refuses the spec, naming the first one, until they are filled. See
-docs/data.md ("Bring your own ED data") and traumasynth/codebook.py for the codebook's columns.
+docs/data.md ("Bring your own ED data") and traumasynth/spec/codebook.py for the codebook's columns.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from typing import Annotated
 import typer
 
 from traumasynth.cli import setup_logging, stage_errors
-from traumasynth.codebook import read_codebook
+from traumasynth.core.errors import TraumaSynthError
+from traumasynth.core.io import write_text_atomic
 from traumasynth.datasets.table import read_headers
-from traumasynth.errors import TraumaSynthError
-from traumasynth.io import write_text_atomic
-from traumasynth.spec_draft import draft_spec
-from traumasynth.spec_draft_words import snake_case
+from traumasynth.spec.codebook import read_codebook
+from traumasynth.spec.draft import draft_spec
+from traumasynth.spec.draft_words import snake_case
 
 app = typer.Typer(add_completion=False)
 log = logging.getLogger("draft_spec")

@@ -20,9 +20,9 @@ from typing import Annotated, Any, Generic, TypeVar, overload
 import typer
 from pydantic import BaseModel
 
-from traumasynth import layout
-from traumasynth.errors import TraumaSynthError
-from traumasynth.params import BaseParams, load_section, read_params
+from traumasynth.core import layout
+from traumasynth.core.errors import TraumaSynthError
+from traumasynth.core.params import BaseParams, load_section, read_params
 from traumasynth.spec import DatasetSpec, load_spec
 
 P = TypeVar("P", bound=BaseModel)

@@ -10,7 +10,7 @@ synthesizers; ``val`` is there for model selection and ``test`` for the evaluati
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -18,14 +18,14 @@ import pandas as pd
 from pydantic import Field, model_validator
 from sklearn.model_selection import train_test_split
 
-from traumasynth import layout
-from traumasynth.constraints import ConstraintReport, check_constraints
+from traumasynth.core import layout
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import atomic_dir, write_json_atomic
+from traumasynth.core.params import FrozenParams
 from traumasynth.datasets import load_raw
-from traumasynth.errors import DataError
-from traumasynth.io import atomic_dir, write_json_atomic
-from traumasynth.params import FrozenParams
-from traumasynth.schema import conform, validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.constraints import ConstraintReport, check_constraints
+from traumasynth.spec.schema import conform_clipped, validate
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,10 @@ class PrepareParams(FrozenParams):
         if self.rare_class_policy == "error":
             return "error: a class with too few rows stops prepare; nothing is merged"
         named = ", ".join(self.merge_classes)
-        return f"merge: {named} folded into {self.merge_into} (named in params, not from counts)"
+        return (
+            f"merge: {named} folded into {self.merge_into} (named in params; if chosen after prepare named them as "
+            "too rare, a decision on the private rows that is not covered)"
+        )
 
     @model_validator(mode="after")
     def _check_sizes(self) -> PrepareParams:
@@ -65,6 +68,7 @@ class PreparedData:
     val: pd.DataFrame
     test: pd.DataFrame
     merged_classes: tuple[str, ...] = ()
+    clipped: dict[str, int] = field(default_factory=dict)
 
     def splits(self) -> dict[str, pd.DataFrame]:
         return {"train": self.train, "val": self.val, "test": self.test}
@@ -106,7 +110,9 @@ def handle_rare_classes(
     counts = df[target].value_counts()
     rare = sorted(c for c, n in counts.items() if 0 < n < params.min_class_rows)
     if rare:
-        described = ", ".join(f"'{c}' ({counts[c]} rows)" for c in rare)
+        # Names only, no counts: the custodian's choice of merges is already a decision on the private
+        # rows (the privacy card says so); exact counts would invite finer ones.
+        described = ", ".join(f"'{c}'" for c in rare)
         raise DataError(
             f"Target '{target}' has classes with fewer than {params.min_class_rows} rows: {described}. "
             "Collect more rows, lower `prepare.min_class_rows`, or set `prepare.rare_class_policy: merge` "
@@ -160,14 +166,17 @@ def prepare_dataset(
         DataError: the file cannot be read, or a class is too rare to split.
     """
     raw = load_raw(spec=spec, path=dataset_path, n_rows=params.n_rows, seed=seed)
-    df = conform(raw, spec, what=f"dataset '{spec.name}'")
+    df, clipped = conform_clipped(raw, spec, what=f"dataset '{spec.name}'")
+    for column, n in clipped.items():
+        if n:
+            log.warning("%d value(s) of '%s' lay outside the spec's bounds and were clipped to them.", n, column)
     kept = [c.name for c in spec.prepared_columns]
     df, merged = handle_rare_classes(df[kept], spec=spec, params=params)
     data = split_table(df, spec=spec, params=params, seed=seed)
     for name, split in data.splits().items():
         validate(split, spec, columns=kept, what=f"{name} split")
     report_rule_violations(df, spec=spec)
-    return PreparedData(train=data.train, val=data.val, test=data.test, merged_classes=merged)
+    return PreparedData(train=data.train, val=data.val, test=data.test, merged_classes=merged, clipped=clipped)
 
 
 def report_rule_violations(df: pd.DataFrame, *, spec: DatasetSpec) -> ConstraintReport:
@@ -205,6 +214,8 @@ def prepare_metrics(data: PreparedData, *, spec: DatasetSpec) -> dict:
         "class_counts": {name: {c: int((df[target] == c).sum()) for c in spec.classes} for name, df in splits.items()},
         "missingness": {c: round(float(full[c].isna().mean()), 4) for c in full.columns},
         "merged_classes": list(data.merged_classes),
+        # share of each numeric column's values clipped to the spec's bounds (custodian's side only)
+        "clipped_share": {c: round(n / max(len(full), 1), 6) for c, n in data.clipped.items()},
         "constraints": check_constraints(full, spec.constraints).to_metrics(),
     }
 

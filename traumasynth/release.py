@@ -17,7 +17,7 @@ release against them.
 
 Every released file names a synthetic row in one column, :data:`RELEASE_ID` (``patient_id``:
 ``vae-000001``...), so the tables and the notes join on it. Upstream the sample stage writes that id
-under the spec's identifier column and narrate under ``row_id`` (``traumasynth.row_ids``); the
+under the spec's identifier column and narrate under ``row_id`` (``traumasynth.spec.ids``); the
 release renames both. A spec without an identifier column gets the names narrate gives rows (by
 position, ``row-000000``...; the augment table's continue after the main table's). Numeric columns
 are rounded to the spec's ``decimals`` here only: the custodian's ``data/`` keeps full precision, so
@@ -34,12 +34,12 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth import layout
-from traumasynth.errors import DataError
-from traumasynth.io import atomic_dir, read_json_object, write_json_atomic, write_parquet_atomic
+from traumasynth.core import layout
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import atomic_dir, read_json_object, write_json_atomic, write_parquet_atomic
 from traumasynth.privacy.plan import BudgetPlan, compose_releases
-from traumasynth.row_ids import NARRATIVE_ID, id_column, row_ids
 from traumasynth.spec import NUMERIC_KINDS, ColumnSpec, DatasetSpec
+from traumasynth.spec.ids import NARRATIVE_ID, id_column, row_ids
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ CARD_FIELDS = {
     "epsilon_per_model": "the ε each model was given (train_dp_tabular.epsilon); the folder composes to more",
     "models": "per model: its (ε, δ), its composition rule and every mechanism with its parameters",
     "noise": "where the noise came from, and why it is fresh for every release",
-    "rare_class_policy": "how rare classes were handled (a merge chosen after prepare named the rare classes is not covered)",
+    "rare_class_policy": "how rare classes were handled (a merge chosen after seeing prepare's message is not covered)",
     "not_covered": "limits of the guarantee",
     "files": "every file of the folder and its provenance",
 }
@@ -243,7 +243,7 @@ def released_table(frame: pd.DataFrame, *, spec: DatasetSpec, first_position: in
         raise DataError(f"The modelled column '{RELEASE_ID}' would clash with the release's id column; rename it.")
     if id_column(frame, spec) is not None:
         ids = row_ids(frame, spec)
-    else:  # named by position, as traumasynth.row_ids names them
+    else:  # named by position, as traumasynth.spec.ids names them
         ids = [f"row-{i:06d}" for i in range(first_position, first_position + len(frame))]
     out = pd.DataFrame({RELEASE_ID: pd.Series(ids, index=frame.index, dtype="str")})
     for col in modelled:

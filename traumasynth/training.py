@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 from pydantic import Field, ValidationError
 
-from traumasynth.errors import DataError, ParamsError
-from traumasynth.io import write_json_atomic, write_text_atomic
+from traumasynth.core.errors import DataError, ParamsError
+from traumasynth.core.io import write_json_atomic, write_text_atomic
+from traumasynth.core.params import FrozenParams
 from traumasynth.models import Synthesizer, get_synthesizer
-from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import TrainResult
 from traumasynth.privacy.inputs import resolve_device
 from traumasynth.privacy.keys import release_seed

@@ -8,11 +8,11 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import f1_score
 
+from traumasynth.core.errors import ParamsError, SchemaError, SpecError
 from traumasynth.datasets.ed_trauma_sim import DEFAULT_SPEC_PATH, simulate
 from traumasynth.datasets.ed_trauma_sim_tables import MECHANISM_SHARES, MECHANISMS
-from traumasynth.errors import ParamsError, SchemaError, SpecError
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec, load_spec
+from traumasynth.spec.schema import validate
 
 
 @pytest.fixture(scope="module")

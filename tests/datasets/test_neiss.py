@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from traumasynth.core.errors import DataError
 from traumasynth.datasets.neiss import read_neiss
 from traumasynth.datasets.neiss_codes import read_code_tables
 from traumasynth.datasets.neiss_mechanism import MECHANISMS
 from traumasynth.datasets.neiss_products import PRODUCT_GROUPS, product_group
-from traumasynth.errors import DataError
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec, load_spec
+from traumasynth.spec.schema import validate
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 

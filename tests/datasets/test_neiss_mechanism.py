@@ -7,8 +7,8 @@ import time
 import pandas as pd
 import pytest
 
+from traumasynth.core.errors import DataError
 from traumasynth.datasets.neiss_mechanism import MECHANISMS, REQUIRED_COLUMNS, clean_narrative, derive_mechanism
-from traumasynth.errors import DataError
 
 # (narrative, diagnosis, first product, expected class): invented cases in NEISS coder style.
 CASES = [

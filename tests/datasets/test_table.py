@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from traumasynth.core.errors import DataError, SchemaError, SpecError
 from traumasynth.datasets import load_raw
-from traumasynth.errors import DataError, SchemaError, SpecError
 from traumasynth.prepare import PrepareParams, prepare_dataset
 from traumasynth.spec import DatasetSpec, load_spec
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
+from traumasynth.core.params import load_section
 from traumasynth.evaluate.plots import confusion_frame, dcr_frame, marginals_frame
 from traumasynth.evaluate.report import render_report
 from traumasynth.evaluate.run import EvaluateParams
-from traumasynth.params import load_section
 
 
 def test_confusion_frame_has_one_record_per_test_row():

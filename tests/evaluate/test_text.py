@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.evaluate.text import distinct_n, narrative_metrics, text_classifier_f1, text_discriminator_auc
 from traumasynth.spec import DatasetSpec
 

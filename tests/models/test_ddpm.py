@@ -10,15 +10,15 @@ from opacus import PrivacyEngine
 from opacus.grad_sample import GradSampleModule
 from torch.utils.data import DataLoader, TensorDataset
 
-from traumasynth.errors import ModelMismatchError, ParamsError
+from traumasynth.core.errors import ModelMismatchError, ParamsError
 from traumasynth.models import get_synthesizer
 from traumasynth.models.ddpm import DDPMConfig, DDPMSynthesizer
 from traumasynth.models.ddpm.denoiser import MLPDenoiser
 from traumasynth.models.ddpm.loss import DiffusionBatchBuilder, DiffusionLoss
 from traumasynth.models.ddpm.multinomial import CategoricalLayout
 from traumasynth.models.ddpm.schedule import make_schedule
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import validate
 from traumasynth.training import TrainParams, model_config
 
 TINY = DDPMConfig(timesteps=10, hidden_dims=(32, 32), d_embed=16, noise_multiplicity=2, sample_batch_size=128)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 from traumasynth.models.ddpm.multinomial import (
     CategoricalLayout,
     index_to_log_onehot,

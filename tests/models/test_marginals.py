@@ -10,13 +10,13 @@ import pytest
 import torch
 import yaml
 
-from traumasynth.errors import ModelMismatchError, NotFittedError, SchemaError
+from traumasynth.core.errors import ModelMismatchError, NotFittedError, SchemaError
 from traumasynth.models import get_synthesizer
 from traumasynth.models.marginals import MarginalsConfig, MarginalsSynthesizer
 from traumasynth.models.postprocess import project_nonnegative, shrink_to_pooled
 from traumasynth.privacy.histogram import gaussian_epsilon
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import validate
 from traumasynth.training import TrainParams
 
 CPU = torch.device("cpu")

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from traumasynth.errors import DataError, ModelMismatchError, NotFittedError, ParamsError, SchemaError
+from traumasynth.core.errors import DataError, ModelMismatchError, NotFittedError, ParamsError, SchemaError
 from traumasynth.models import available_synthesizers, get_synthesizer
 from traumasynth.models.vae import VAEConfig, VAELayout, VAELoss, VAESynthesizer
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import validate
 from traumasynth.training import TrainParams
 
 CPU = torch.device("cpu")
@@ -22,7 +22,6 @@ def fast_params(**kw) -> TrainParams:
     base = {
         "epsilon": 8.0,
         "delta": 1e-4,
-
         "epochs": 3,
         "batch_size": 64,
         "lr": 5e-3,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.narrate.conftest import PROMPTS
-from traumasynth.errors import NarratorUnavailableError, ParamsError
+from traumasynth.core.errors import NarratorUnavailableError, ParamsError
 from traumasynth.narrate.generation.backend import Request, Sampling
 from traumasynth.narrate.generation.in_process import LlamaCppBackend
 from traumasynth.narrate.generation.modelfile import model_sha256, resolve_model_path

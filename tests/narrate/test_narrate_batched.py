@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.narrate.conftest import fast_params
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 from traumasynth.narrate.checking.facts import load_lexicon
 from traumasynth.narrate.generation.backend import Generation, Request, Sampling
 from traumasynth.narrate.generation.in_process import LlamaCppBackend, resolve_threads

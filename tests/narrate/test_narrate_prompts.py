@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.narrate.conftest import PROMPTS
-from traumasynth.errors import ParamsError, SpecError
+from traumasynth.core.errors import ParamsError, SpecError
 from traumasynth.narrate.checking.factcheck import check_narrative
 from traumasynth.narrate.checking.facts import load_lexicon
 from traumasynth.narrate.prompts.templates import load_prompt

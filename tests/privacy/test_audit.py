@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 import traumasynth.models.sgd as sgd
 from tests.conftest import REPO
+from traumasynth.core.errors import NotFittedError, ParamsError
 from traumasynth.encoding.table import TableEncoder
-from traumasynth.errors import NotFittedError, ParamsError
 from traumasynth.experiments.privacy_audit import best_guess, draw_inclusion, guess_and_bound, make_canaries, run_audit
 from traumasynth.models.vae import VAESynthesizer
 from traumasynth.privacy.audit_bound import audit_p_value, epsilon_lower_bound

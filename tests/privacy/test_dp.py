@@ -7,8 +7,8 @@ import torch
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from traumasynth.errors import ParamsError, PrivacyBudgetError, TrainingError
-from traumasynth.params import load_section
+from traumasynth.core.errors import ParamsError, PrivacyBudgetError, TrainingError
+from traumasynth.core.params import load_section
 from traumasynth.privacy.dp import DPTask, train_dp
 from traumasynth.privacy.inputs import check_privacy_inputs, resolve_device
 from traumasynth.privacy.plan import SGDShape, plan_budget

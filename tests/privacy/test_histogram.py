@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from traumasynth.errors import DataError, PrivacyBudgetError
+from traumasynth.core.errors import DataError, PrivacyBudgetError
 from traumasynth.privacy.histogram import gaussian_delta, gaussian_epsilon, gaussian_histogram, gaussian_sigma
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 from traumasynth.models.marginals import MarginalsSynthesizer
 from traumasynth.privacy.keys import KEY_ENV, keyed_rng, keyed_seed, noise_key
 from traumasynth.training import TrainParams

@@ -10,7 +10,7 @@ from opacus.accountants import create_accountant
 from opacus.data_loader import DPDataLoader
 from torch.utils.data import DataLoader, TensorDataset
 
-from traumasynth.errors import PrivacyBudgetError
+from traumasynth.core.errors import PrivacyBudgetError
 from traumasynth.privacy.histogram import gaussian_epsilon
 from traumasynth.privacy.plan import BudgetPlan, SGDShape, compose_releases, gaussian_mu, plan_budget
 

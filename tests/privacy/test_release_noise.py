@@ -26,6 +26,7 @@ from torch.utils.data import TensorDataset
 from typer.testing import CliRunner
 
 from tests.conftest import load_stage
+from tests.privacy.test_dp import PerExampleMSE
 from traumasynth.privacy.dp import DPTask, train_dp
 from traumasynth.spec import DatasetSpec
 from traumasynth.training import TrainParams
@@ -34,16 +35,6 @@ from traumasynth.training import run as run_training
 REPO = Path(__file__).resolve().parents[2]
 SEED = 42
 runner = CliRunner()
-
-
-class _MSE(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.reduction = "mean"
-
-    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        loss = ((output - target) ** 2).sum(dim=1)
-        return loss if self.reduction == "none" else loss.mean()
 
 
 def _batches_seen(n: int = 200, batch_size: int = 20, epochs: int = 2) -> list[frozenset[int]]:
@@ -57,7 +48,7 @@ def _batches_seen(n: int = 200, batch_size: int = 20, epochs: int = 2) -> list[f
         return (xb,), xb[:, :1]
 
     torch.manual_seed(0)
-    task = DPTask(module=nn.Linear(3, 1), criterion=_MSE(), make_batch=make_batch)
+    task = DPTask(module=nn.Linear(3, 1), criterion=PerExampleMSE(), make_batch=make_batch)
     params = TrainParams(epsilon=3.0, delta=1e-4, epochs=epochs, batch_size=batch_size, device="cpu", accountant="rdp")
     dataset = TensorDataset(x, torch.arange(n))
     train_dp(task=task, dataset=dataset, params=params, device=torch.device("cpu"), seed=SEED, noise_multiplier=1.0)

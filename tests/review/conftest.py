@@ -43,7 +43,7 @@ def write_inputs(root: Path, spec: DatasetSpec, *, n_rows: int = 30, with_real_n
         synth = rows[[spec.id_column.name] + [c.name for c in spec.modelled_columns]]
         narr = pd.DataFrame(
             {
-                "row_id": synth["patient_id"],  # what the narrate stage writes (traumasynth.row_ids)
+                "row_id": synth["patient_id"],  # what the narrate stage writes (traumasynth.spec.ids)
                 "narrative": [narrative_of(r) for _, r in synth.iterrows()],
                 "faithfulness": 1.0,
             }

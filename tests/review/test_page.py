@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.review.conftest import MODELS, write_inputs
-from traumasynth.errors import DataError, ParamsError
+from traumasynth.core.errors import DataError, ParamsError
 from traumasynth.review.items import ReviewItem, draw_items
 from traumasynth.review.page import render_page, run
 from traumasynth.review.params import ReviewParams

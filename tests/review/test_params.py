@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from traumasynth.errors import ParamsError
-from traumasynth.params import load_section
+from traumasynth.core.errors import ParamsError
+from traumasynth.core.params import load_section
 from traumasynth.review.params import ReviewParams
 from traumasynth.spec import DatasetSpec
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.review.conftest import write_inputs
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.review.sources import NARRATIVE, RECORD_ID, load_real, load_synthetic
 from traumasynth.spec import DatasetSpec
 

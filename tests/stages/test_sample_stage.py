@@ -14,10 +14,10 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from tests.conftest import load_stage
-from traumasynth.constraints import check_constraints
 from traumasynth.sampling.draw import synthetic_columns
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.constraints import check_constraints
+from traumasynth.spec.schema import validate
 from traumasynth.training import TrainParams
 from traumasynth.training import run as run_training
 

@@ -11,7 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from tests.conftest import DATASETS, load_stage
-from traumasynth.io import write_parquet_atomic
+from traumasynth.core.io import write_parquet_atomic
 from traumasynth.models.vae import VAESynthesizer
 
 runner = CliRunner()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.spec import DatasetSpec
 
 #: Where the shared NEISS sample lies beside a checkout of this repository.
@@ -29,7 +29,7 @@ def load_raw(*, spec: DatasetSpec, path: str | Path | None, n_rows: int, seed: i
         seed: simulator seed.
 
     Returns:
-        The raw table, not yet validated: ``traumasynth.schema.conform`` types and checks it.
+        The raw table, not yet validated: ``traumasynth.spec.schema.conform`` types and checks it.
     """
     file = Path(path) if path else None
     if spec.reader == "ed_trauma_sim":

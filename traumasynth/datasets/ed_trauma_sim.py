@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from traumasynth.core.errors import ParamsError, SpecError
 from traumasynth.datasets.ed_trauma_sim_draws import (
     draw_alcohol,
     draw_arrival_time,
@@ -61,9 +62,8 @@ from traumasynth.datasets.ed_trauma_sim_tables import (
     SEXES,
     WEEKDAYS,
 )
-from traumasynth.errors import ParamsError, SpecError
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec, load_spec
+from traumasynth.spec.schema import validate
 
 logger = logging.getLogger(__name__)
 

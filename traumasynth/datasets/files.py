@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 
 
 @contextmanager

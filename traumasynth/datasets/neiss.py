@@ -35,13 +35,13 @@ from typing import Final
 
 import pandas as pd
 
+from traumasynth.core.errors import DataError
 from traumasynth.datasets.files import read_errors
 from traumasynth.datasets.neiss_codes import MAPPING_FILE_NAME, decode_coded, decode_labels, read_code_tables
 from traumasynth.datasets.neiss_mechanism import derive_mechanism
 from traumasynth.datasets.neiss_products import NO_SECOND_PRODUCT, product_groups
-from traumasynth.errors import DataError
-from traumasynth.schema import coerce_to_spec
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import coerce_to_spec
 
 logger = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ def read_neiss(*, path: Path, spec: DatasetSpec, mapping_path: Path | None = Non
 
     Returns:
         One row per case with the spec's columns in canonical dtypes (not yet validated:
-        the caller runs ``traumasynth.schema.validate``), including ``product_group_1/2``
+        the caller runs ``traumasynth.spec.schema.validate``), including ``product_group_1/2``
         and the derived ``mechanism``.
 
     Raises:

@@ -14,8 +14,8 @@ from typing import Final
 
 import pandas as pd
 
+from traumasynth.core.errors import DataError
 from traumasynth.datasets.neiss_products import resolve_product_codes
-from traumasynth.errors import DataError
 
 MAPPING_FILE_NAME: Final = "neiss_code_text_mapping.csv"
 

@@ -67,7 +67,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 
 MECHANISMS: Final[tuple[str, ...]] = (
     "fall",

@@ -6,7 +6,7 @@ blank or repeated header is named: the reader keeps the file's own header texts,
 pandas would invent for them (``Unnamed: 2``, ``age.1``). A column the spec does not list is
 kept for the schema to report (``unlisted_columns: error``, the default) or dropped here, before
 anything else sees it (``unlisted_columns: exclude``). Every value is read as text: typing it is
-the spec's job (``traumasynth.schema.conform``).
+the spec's job (``traumasynth.spec.schema.conform``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
+from traumasynth.core.errors import DataError, SchemaError
 from traumasynth.datasets.files import read_errors
-from traumasynth.errors import DataError, SchemaError
 from traumasynth.spec import DatasetSpec
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def read_headers(path: Path) -> list[str]:
     """The header texts of a CSV or Parquet file, exactly as ``read_file`` names them, reading no value.
 
     A CSV file's first row is parsed and nothing after it; a Parquet file's schema only. This is what
-    ``traumasynth.spec_draft`` drafts a specification from, so no private value reaches the draft.
+    ``traumasynth.spec.draft`` drafts a specification from, so no private value reaches the draft.
 
     Raises:
         DataError: the file is missing, has an unknown suffix, is empty or unreadable, or has no
@@ -171,7 +171,7 @@ def read_table(*, path: Path, spec: DatasetSpec) -> pd.DataFrame:
             says what becomes of the others.
 
     Returns:
-        The raw table, not yet typed nor validated (``traumasynth.schema.conform`` does both).
+        The raw table, not yet typed nor validated (``traumasynth.spec.schema.conform`` does both).
 
     Raises:
         DataError: the file is missing, empty or unreadable.

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from traumasynth.core.errors import ModelMismatchError, SchemaError
 from traumasynth.encoding.columns import (
     decode_categorical,
     decode_datetime,
@@ -35,7 +36,6 @@ from traumasynth.encoding.columns import (
     encode_datetime,
     encode_numeric,
 )
-from traumasynth.errors import ModelMismatchError, SchemaError
 from traumasynth.spec import DatasetSpec
 
 logger = logging.getLogger(__name__)

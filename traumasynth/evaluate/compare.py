@@ -13,12 +13,12 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth import layout
-from traumasynth.errors import DataError
+from traumasynth.core import layout
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import read_json_object, write_text_atomic
 from traumasynth.evaluate import plots
 from traumasynth.evaluate.report import render_report
 from traumasynth.evaluate.summary import UTILITY_COLUMNS, ModelSummary
-from traumasynth.io import read_json_object, write_text_atomic
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
+from traumasynth.core.errors import DataError
 from traumasynth.encoding.grid import numeric_grids
 from traumasynth.encoding.table import MISSING_LEVEL, EncodedTable, TableEncoder
-from traumasynth.errors import DataError
 from traumasynth.evaluate.features import make_hgb, tree_matrix
 from traumasynth.models.marginals import MarginalsConfig
 from traumasynth.spec import DATETIME_PART_BOUNDS, ColumnSpec, DatasetSpec

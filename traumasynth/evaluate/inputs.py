@@ -12,12 +12,12 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth import layout
-from traumasynth.errors import DataError
-from traumasynth.io import read_json_object
-from traumasynth.row_ids import NARRATIVE_ID
-from traumasynth.schema import validate
+from traumasynth.core import layout
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import read_json_object
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.ids import NARRATIVE_ID
+from traumasynth.spec.schema import validate
 
 NARRATIVE_TEXT = "narrative"
 

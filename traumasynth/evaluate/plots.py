@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from traumasynth.core.io import atomic_path
 from traumasynth.evaluate.fidelity import (
     categorical_columns,
     level_names,
@@ -19,7 +20,6 @@ from traumasynth.evaluate.fidelity import (
     numeric_variables,
 )
 from traumasynth.evaluate.utility import Scores
-from traumasynth.io import atomic_path
 from traumasynth.spec import DatasetSpec
 
 SETTING_LABELS = {"trtr": "TRTR", "tstr": "TSTR", "augmented": "TRTR+S"}

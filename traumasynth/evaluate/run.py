@@ -19,10 +19,11 @@ from pydantic import Field, model_validator
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from traumasynth import layout
-from traumasynth.constraints import check_constraints
+from traumasynth.core import layout
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import write_json_atomic
+from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.table import TableEncoder
-from traumasynth.errors import DataError
 from traumasynth.evaluate import fidelity, plots
 from traumasynth.evaluate.inputs import InputPaths, ModelInputs, check_inputs, load_model_inputs
 from traumasynth.evaluate.privacy_risk import assess_privacy_risk
@@ -36,10 +37,9 @@ from traumasynth.evaluate.utility import (
     rare_classes,
     train_and_score,
 )
-from traumasynth.io import write_json_atomic
-from traumasynth.params import FrozenParams
 from traumasynth.prepare import read_split
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.constraints import check_constraints
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from traumasynth.errors import DataError
-from traumasynth.io import read_json_object
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import read_json_object
 
 #: Columns of a utility row, in the order of ``metrics/plots/utility.csv``.
 UTILITY_COLUMNS = (

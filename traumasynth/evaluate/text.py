@@ -37,10 +37,10 @@ from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.evaluate.inputs import NARRATIVE_TEXT
-from traumasynth.row_ids import row_ids
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.ids import row_ids
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 log = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def narrative_metrics(
     """Faithfulness (and the checker's measured recall), distinct-1/2 and, with real narratives, text TSTR/TRTR.
 
     Synthetic narratives get their mechanism label from the synthetic table, joined on the
-    row id (``id_column`` of ``narratives``; see ``traumasynth.row_ids``). The text TRTR
+    row id (``id_column`` of ``narratives``; see ``traumasynth.spec.ids``). The text TRTR
     classifier is trained on as many real train narratives as there are synthetic ones (at
     most ``text_rows``), so both see corpora of the same size.
     """

@@ -22,8 +22,8 @@ import pandas as pd
 from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
+from traumasynth.core.errors import DataError
 from traumasynth.encoding.table import TableEncoder
-from traumasynth.errors import DataError
 from traumasynth.evaluate.features import make_hgb, onehot_matrix, tree_matrix
 
 log = logging.getLogger(__name__)

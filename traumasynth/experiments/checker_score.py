@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from traumasynth import layout
-from traumasynth.errors import DataError
+from traumasynth.core import layout
+from traumasynth.core.errors import DataError
 from traumasynth.narrate.checking.factcheck import check_narrative
 from traumasynth.narrate.checking.facts import Lexicon, load_lexicon
 from traumasynth.narrate.checking.spec_lexicon import spec_lexicon

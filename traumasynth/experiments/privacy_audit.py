@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from traumasynth.core.errors import ParamsError
 from traumasynth.encoding.table import MISSING_LEVEL, EncodedTable, TableEncoder
-from traumasynth.errors import ParamsError
 from traumasynth.models import get_synthesizer
 from traumasynth.models.codec import GridCodec
 from traumasynth.models.sgd import DPSGDSynthesizer

@@ -29,14 +29,14 @@ import pandas as pd
 import torch
 from torch import nn
 
+from traumasynth.core.errors import DataError, ModelMismatchError, NotFittedError, SchemaError
+from traumasynth.core.io import atomic_dir, read_json_object
+from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.table import EncodedTable, TableEncoder
-from traumasynth.errors import DataError, ModelMismatchError, NotFittedError, SchemaError
-from traumasynth.io import atomic_dir, read_json_object
-from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import TrainResult
 from traumasynth.privacy.settings import DPSettings
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import validate
 
 logger = logging.getLogger(__name__)
 

@@ -37,11 +37,11 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.grid import Grid, numeric_grids
 from traumasynth.encoding.table import EncodedTable
 from traumasynth.models.base import Synthesizer
 from traumasynth.models.postprocess import project_nonnegative, shrink_to_pooled
-from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import TrainResult
 from traumasynth.privacy.inputs import check_privacy_inputs
 from traumasynth.privacy.keys import keyed_rng

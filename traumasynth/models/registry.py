@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 from traumasynth.models.base import Synthesizer
 
 #: name -> "module:Class". A new model adds one line here and a sub-section in params.yaml.

@@ -31,12 +31,12 @@ import torch
 from pydantic import Field
 from torch.utils.data import TensorDataset
 
+from traumasynth.core.errors import NotFittedError
+from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.table import EncodedTable
-from traumasynth.errors import NotFittedError
 from traumasynth.models.base import Synthesizer
 from traumasynth.models.codec import GridCodec
 from traumasynth.models.marginals import MarginalsSynthesizer
-from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import DPTask, TrainResult, train_dp
 from traumasynth.privacy.inputs import resolve_batch_size
 from traumasynth.privacy.keys import keyed_rng

@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.table import EncodedTable
 from traumasynth.models.sgd import DPSGDSynthesizer, SGDModelConfig
-from traumasynth.params import FrozenParams
 from traumasynth.privacy.dp import Criterion, DPTask
 
 _LOG_SIGMA_MIN, _LOG_SIGMA_MAX = -5.0, 1.0

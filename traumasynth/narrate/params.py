@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from traumasynth.params import FrozenParams
+from traumasynth.core.params import FrozenParams
 
 #: Keys that change what is generated: a change invalidates finished shards.
 #: Speed and transport keys (n_threads, n_gpu_layers, server_urls, request_concurrency,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth import layout
-from traumasynth.errors import DataError
-from traumasynth.io import write_json_atomic, write_parquet_atomic
+from traumasynth.core import layout
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import write_json_atomic, write_parquet_atomic
 from traumasynth.narrate.generation.backend import NarratorBackend
 from traumasynth.narrate.generation.in_process import LlamaCppBackend
 from traumasynth.narrate.generation.modelfile import model_sha256, resolve_model_path
@@ -20,9 +20,9 @@ from traumasynth.narrate.metrics import narration_metrics
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.runner import NarrationJob, empty_narratives, run_narration
 from traumasynth.narrate.sources import narration_lexicon, narration_prompt
-from traumasynth.row_ids import id_column, row_ids
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.ids import id_column, row_ids
+from traumasynth.spec.schema import validate
 
 logger = logging.getLogger(__name__)
 

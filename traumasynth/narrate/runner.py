@@ -28,8 +28,8 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from traumasynth.errors import DataError
-from traumasynth.io import write_json_atomic, write_parquet_atomic
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import write_json_atomic, write_parquet_atomic
 from traumasynth.narrate.checking.factcheck import FactCheck, check_narrative
 from traumasynth.narrate.checking.facts import Lexicon
 from traumasynth.narrate.checking.repair import Repaired, repair_narrative
@@ -37,7 +37,7 @@ from traumasynth.narrate.generation.backend import Generation, NarratorBackend, 
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.prompts.spec_prompt import SpecPrompt
 from traumasynth.narrate.prompts.templates import PromptTemplate
-from traumasynth.row_ids import NARRATIVE_ID
+from traumasynth.spec.ids import NARRATIVE_ID
 
 logger = logging.getLogger(__name__)
 

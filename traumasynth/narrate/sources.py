@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from traumasynth import layout
-from traumasynth.errors import ParamsError
+from traumasynth.core import layout
+from traumasynth.core.errors import ParamsError
 from traumasynth.narrate.checking.facts import Lexicon, load_lexicon
 from traumasynth.narrate.checking.spec_lexicon import spec_lexicon
 from traumasynth.narrate.prompts.spec_prompt import SpecPrompt

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from traumasynth.core.errors import DataError
 from traumasynth.encoding.grid import Grid, GridSettings, numeric_grids
 from traumasynth.encoding.table import EncodedTable, TableEncoder
-from traumasynth.errors import DataError
-from traumasynth.schema import validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import validate
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 
 PeerName = Literal["gaussian_copula", "ctgan", "tvae", "aim", "mst"]
 

@@ -15,16 +15,16 @@ from typing import Any
 import pandas as pd
 from pydantic import Field
 
-from traumasynth.errors import DataError, ParamsError
-from traumasynth.io import write_json_atomic, write_parquet_atomic
-from traumasynth.params import FrozenParams
+from traumasynth.core.errors import DataError, ParamsError
+from traumasynth.core.io import write_json_atomic, write_parquet_atomic
+from traumasynth.core.params import FrozenParams
 from traumasynth.peers.discretise import DiscreteLayout, from_sdv_frame, to_sdv_frame
 from traumasynth.peers.registry import PEERS, PeerName, peer_info
 from traumasynth.peers.worker import run_worker
 from traumasynth.prepare import read_split
 from traumasynth.sampling.draw import synthetic_columns, with_ids
-from traumasynth.schema import empty_frame
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import empty_frame
 
 
 class BaselinesParams(FrozenParams):

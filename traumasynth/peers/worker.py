@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth.errors import DataError, TrainingError
+from traumasynth.core.errors import DataError, TrainingError
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 
 _BISECT_STEPS = 60
 _EPS_CAP = 64.0  # e^64 / (1 + e^64) rounds to 1: no finite ε is larger in double precision

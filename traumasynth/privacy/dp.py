@@ -46,11 +46,11 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
-from traumasynth.errors import PrivacyBudgetError, TrainingError
+from traumasynth.core.errors import PrivacyBudgetError, TrainingError
+from traumasynth.core.seed import seed_everything
 from traumasynth.privacy.inputs import check_privacy_inputs, resolve_batch_size
 from traumasynth.privacy.keys import keyed_seed
 from traumasynth.privacy.settings import DPSettings
-from traumasynth.seed import seed_everything
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_ndtr, ndtr
 
-from traumasynth.errors import DataError, PrivacyBudgetError
+from traumasynth.core.errors import DataError, PrivacyBudgetError
 
 _BISECT_STEPS = 200
 

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from traumasynth.errors import ParamsError, PrivacyBudgetError
+from traumasynth.core.errors import ParamsError, PrivacyBudgetError
 from traumasynth.privacy.settings import DPSettings
 
 #: ``batch_size: null`` takes this share of the training rows (each epoch then has ~16 DP-SGD steps) ...

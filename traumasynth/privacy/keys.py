@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 
 logger = logging.getLogger(__name__)
 

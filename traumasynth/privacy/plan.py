@@ -39,7 +39,7 @@ from typing import Any, Literal
 import numpy as np
 from opacus.accountants import create_accountant
 
-from traumasynth.errors import PrivacyBudgetError
+from traumasynth.core.errors import PrivacyBudgetError
 from traumasynth.privacy.histogram import gaussian_epsilon, gaussian_sigma
 
 #: The accountants that can compose a plan (``train_dp_tabular.accountant``).

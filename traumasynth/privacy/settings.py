@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from traumasynth.params import FrozenParams
+from traumasynth.core.params import FrozenParams
 
 __all__ = ["DPSettings"]
 

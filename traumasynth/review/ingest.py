@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.review.form import CSV_COLUMNS, FLAG_SEPARATOR, FLAGS, GUESSES, SCALES, SCORE_RANGE
 
 logger = logging.getLogger(__name__)

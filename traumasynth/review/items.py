@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.review.records import format_record
 from traumasynth.review.sources import NARRATIVE, RECORD_ID
 from traumasynth.spec import DatasetSpec

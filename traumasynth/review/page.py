@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from traumasynth import layout
-from traumasynth.errors import ParamsError
-from traumasynth.io import write_json_atomic, write_text_atomic
+from traumasynth.core import layout
+from traumasynth.core.errors import ParamsError
+from traumasynth.core.io import write_json_atomic, write_text_atomic
 from traumasynth.privacy.keys import keyed_seed
 from traumasynth.review.form import form_definition
 from traumasynth.review.items import REAL, ReviewItem, build_key, draw_items, review_id

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from traumasynth.params import FrozenParams
+from traumasynth.core.params import FrozenParams
 from traumasynth.spec import DatasetSpec
 
 

@@ -3,7 +3,7 @@ narratives, and real test rows with their real narratives.
 
 Each source becomes a frame with the spec's modelled columns plus ``RECORD_ID`` and
 ``NARRATIVE``. A synthetic row is joined to its narrative by the one id rule of
-``traumasynth.row_ids`` (the narrate stage's ``row_id`` holds the synthetic table's id); the
+``traumasynth.spec.ids`` (the narrate stage's ``row_id`` holds the synthetic table's id); the
 text column is the first of ``narrative``/``narrative_text``/``text`` present.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from traumasynth.errors import DataError
-from traumasynth.row_ids import NARRATIVE_ID, row_ids
+from traumasynth.core.errors import DataError
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.ids import NARRATIVE_ID, row_ids
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth.io import write_json_atomic
+from traumasynth.core.io import write_json_atomic
 from traumasynth.review.agreement import krippendorff_alpha, pairwise_kappa
 from traumasynth.review.form import FLAGS, SCORE_RANGE
 from traumasynth.review.ingest import ReviewKey, read_key, read_ratings

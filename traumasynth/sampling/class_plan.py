@@ -12,7 +12,7 @@ import secrets
 import numpy as np
 import pandas as pd
 
-from traumasynth.errors import DataError, ParamsError, SchemaError
+from traumasynth.core.errors import DataError, ParamsError, SchemaError
 from traumasynth.privacy.histogram import HistogramRelease, gaussian_histogram
 from traumasynth.privacy.keys import keyed_rng
 from traumasynth.sampling.params import SampleParams

@@ -8,8 +8,8 @@ from tqdm.auto import tqdm
 
 from traumasynth.models import Synthesizer
 from traumasynth.sampling.class_plan import check_counts
-from traumasynth.schema import empty_frame, validate
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.schema import empty_frame, validate
 
 
 def sample_rows(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from traumasynth.errors import DataError
-from traumasynth.io import read_json_object
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import read_json_object
 from traumasynth.models import Synthesizer, get_synthesizer
 from traumasynth.privacy.plan import BudgetPlan
 from traumasynth.spec import DatasetSpec

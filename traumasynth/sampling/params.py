@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from traumasynth.params import FrozenParams
+from traumasynth.core.params import FrozenParams
 
 Strategy = Literal["match", "balanced", "counts", "augment"]
 
@@ -27,7 +27,7 @@ class SampleParams(FrozenParams):
         batch_size: rows asked of the model per call (the progress bar's step).
         enforce_constraints: drop the rows that break a clinical rule of the dataset
             specification and draw more of the same class until the counts are met
-            (``traumasynth.enforce``); ``false`` releases the rows as drawn and only reports
+            (``traumasynth.sampling.enforce``); ``false`` releases the rows as drawn and only reports
             how many break a rule.
     """
 

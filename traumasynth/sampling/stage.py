@@ -14,14 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth.enforce import EnforcedDraw, draw_valid
-from traumasynth.io import write_json_atomic, write_parquet_atomic
+from traumasynth.core.io import write_json_atomic, write_parquet_atomic
 from traumasynth.models import Synthesizer
 from traumasynth.privacy.histogram import HistogramRelease
 from traumasynth.privacy.keys import release_seed
 from traumasynth.privacy.plan import BudgetPlan
 from traumasynth.sampling.class_plan import augment_counts, dp_class_histogram, histogram_rng, plan_class_counts
 from traumasynth.sampling.draw import sample_rows, with_ids
+from traumasynth.sampling.enforce import EnforcedDraw, draw_valid
 from traumasynth.sampling.inputs import load_trained, read_train_labels, read_train_plan
 from traumasynth.sampling.params import SampleParams, Strategy
 from traumasynth.spec import DatasetSpec

@@ -9,7 +9,7 @@ read from the data: that is what lets the encoders and the DP training give an
 honest privacy guarantee (nothing data-dependent is computed outside the privacy
 budget).
 
-Pandera schemas (``traumasynth.schema``), the encoders and the decoders are all
+Pandera schemas (``traumasynth.spec.schema``), the encoders and the decoders are all
 generated from this object; no other module keeps its own list of columns.
 """
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from traumasynth.errors import SpecError
+from traumasynth.core.errors import SpecError
 
 Kind = Literal["categorical", "integer", "continuous", "datetime", "text", "identifier", "weight"]
 Role = Literal["feature", "target", "narrative", "excluded"]

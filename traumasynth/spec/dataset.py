@@ -8,9 +8,9 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from traumasynth.constraints import NUMERIC_OPS, Rule
-from traumasynth.errors import SpecError
+from traumasynth.core.errors import SpecError
 from traumasynth.spec.column import NUMERIC_KINDS, ColumnSpec
+from traumasynth.spec.constraints import NUMERIC_OPS, Rule
 
 
 class DatasetSpec(BaseModel):
@@ -27,7 +27,7 @@ class DatasetSpec(BaseModel):
         unlisted_columns: what the ``table`` reader does with a column of the file that
             ``columns`` does not list: ``error`` (default: every column must be listed) or
             ``exclude`` (dropped as it is read: never validated, prepared or modelled).
-        constraints: clinical rules every row should satisfy (``traumasynth.constraints``):
+        constraints: clinical rules every row should satisfy (``traumasynth.spec.constraints``):
             checked on the real rows by ``prepare`` and enforced by ``sample``. They may read
             modelled columns only (role ``feature`` or ``target``).
     """

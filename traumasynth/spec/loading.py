@@ -9,7 +9,7 @@ from typing import Any, Final
 import yaml
 from pydantic import ValidationError
 
-from traumasynth.errors import SpecError
+from traumasynth.core.errors import SpecError
 from traumasynth.spec.dataset import DatasetSpec
 
 

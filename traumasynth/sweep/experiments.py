@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 
 logger = logging.getLogger(__name__)
 

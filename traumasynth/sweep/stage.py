@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth.errors import DataError
-from traumasynth.io import atomic_path
+from traumasynth.core.errors import DataError
+from traumasynth.core.io import atomic_path
 from traumasynth.sweep.experiments import parse_exp_show
 from traumasynth.sweep.table import sorted_cells, sweep_table
 from traumasynth.sweep.views import plot_frame

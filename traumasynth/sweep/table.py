@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 from traumasynth.sweep.experiments import Experiment
 
 logger = logging.getLogger(__name__)

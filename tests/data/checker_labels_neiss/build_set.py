@@ -322,7 +322,6 @@ def generate(neiss: Path, work: Path) -> None:
     """Train the DP-VAE on the NEISS train split, draw synthetic rows, narrate them (1 thread)."""
     import torch
 
-    from traumasynth.enforce import draw_valid
     from traumasynth.narrate.generation.backend import Request, Sampling
     from traumasynth.narrate.generation.in_process import LlamaCppBackend
     from traumasynth.narrate.generation.modelfile import resolve_model_path
@@ -330,6 +329,7 @@ def generate(neiss: Path, work: Path) -> None:
     from traumasynth.narrate.prompts.templates import load_prompt
     from traumasynth.narrate.runner import _clean, candidate_seed
     from traumasynth.prepare import PrepareParams, prepare_dataset
+    from traumasynth.sampling.enforce import draw_valid
     from traumasynth.spec import load_spec
     from traumasynth.training import TrainParams, train_synthesizer
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 import torch
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 
 ScheduleKind = Literal["cosine", "linear"]
 

@@ -16,8 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from traumasynth import layout
-from traumasynth.errors import SpecError
+from traumasynth.core import layout
+from traumasynth.core.errors import SpecError
 from traumasynth.spec import DatasetSpec
 
 _CLAUSE_END = re.compile(r"[.;,:\n]")

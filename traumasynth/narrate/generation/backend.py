@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 from traumasynth.narrate.prompts.templates import Prompt
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from llama_cpp._utils import suppress_stdout_stderr
 
-from traumasynth.errors import NarratorUnavailableError
+from traumasynth.core.errors import NarratorUnavailableError
 from traumasynth.narrate.generation.prompt_cache import PromptCache
 from traumasynth.narrate.generation.sequences import BatchResult, CallState, OnResult, Slot, common_prefix
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from traumasynth.errors import NarratorUnavailableError
+from traumasynth.core.errors import NarratorUnavailableError
 from traumasynth.narrate.generation.backend import (
     FollowUp,
     Generation,

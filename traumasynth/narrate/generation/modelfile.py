@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from traumasynth.errors import NarratorUnavailableError
-from traumasynth.io import write_json_atomic
+from traumasynth.core.errors import NarratorUnavailableError
+from traumasynth.core.io import write_json_atomic
 
 logger = logging.getLogger(__name__)
 

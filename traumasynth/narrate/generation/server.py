@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
-from traumasynth.errors import NarratorUnavailableError, ParamsError
+from traumasynth.core.errors import NarratorUnavailableError, ParamsError
 from traumasynth.narrate.generation.backend import FollowUp, Generation, Request, Sampling, context_error
 
 logger = logging.getLogger(__name__)

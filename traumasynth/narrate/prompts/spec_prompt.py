@@ -21,7 +21,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from traumasynth.errors import SpecError
+from traumasynth.core.errors import SpecError
 from traumasynth.narrate.prompts.spec_words import (
     header_columns,
     is_age,

@@ -27,7 +27,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from traumasynth.errors import ParamsError, SpecError
+from traumasynth.core.errors import ParamsError, SpecError
 from traumasynth.spec import DatasetSpec
 
 PromptFormat = Literal["completion", "chat"]

@@ -2,7 +2,7 @@
 
 ``tools/draft_spec.py`` calls ``draft_spec``. Each header becomes a snake_case name (a blank or
 repeated header is read by position, ``source: "#N"``); its kind, unit and role are guessed from
-the header's words (``traumasynth.spec_draft_words``) or taken from the codebook (``traumasynth.codebook``).
+the header's words (``traumasynth.spec.draft_words``) or taken from the codebook (``traumasynth.spec.codebook``).
 Columns that look clinical are listed; the rest (identifiers past the first, free text past the
 first, administrative or unrecognised headers) stand one line each, commented out, at the end,
 and ``unlisted_columns: exclude`` drops them as the file is read. A 190-column export thus gives
@@ -23,9 +23,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Final
 
-from traumasynth.codebook import CodebookEntry, squash
 from traumasynth.spec import NUMERIC_KINDS, PLACEHOLDER
-from traumasynth.spec_draft_words import Guess, guess_from_header, snake_case
+from traumasynth.spec.codebook import CodebookEntry, squash
+from traumasynth.spec.draft_words import Guess, guess_from_header, snake_case
 
 #: Column of the ``#`` comments in the draft.
 COMMENT_AT: Final = 40

@@ -1,7 +1,7 @@
 """Reject and redraw: synthetic rows that break a clinical rule are dropped and replaced.
 
 ``draw_valid`` asks a sampler for the planned rows of each class, drops the rows that break
-a rule of the specification (``traumasynth.constraints``), and asks again for the shortfall of
+a rule of the specification (``traumasynth.spec.constraints``), and asks again for the shortfall of
 each class, inflated by that class's rejection rate so far, until every class is filled. Each
 round has its own seed derived from the stage seed, and the rows kept are the first valid ones
 of each class in drawing order, then shuffled with the seed: the same inputs give the same
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from traumasynth.constraints import ConstraintReport, Rule, check_constraints
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
+from traumasynth.spec.constraints import ConstraintReport, Rule, check_constraints
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Guess a column's kind, unit and role from its header's words (``HEADER_WORDS``), for ``traumasynth.spec_draft``.
+"""Guess a column's kind, unit and role from its header's words (``HEADER_WORDS``), for ``traumasynth.spec.draft``.
 
 A header becomes a snake_case name (``snake_case``) whose whole words are looked up in
 ``HEADER_WORDS``, first match wins (``guess_from_header``). The guesses are suggestions a

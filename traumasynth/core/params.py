@@ -13,7 +13,7 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from traumasynth.errors import ParamsError
+from traumasynth.core.errors import ParamsError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 
 
 @contextmanager

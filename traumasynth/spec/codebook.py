@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from traumasynth.errors import DataError
+from traumasynth.core.errors import DataError
 
 #: Codebook field -> the column names that mean it (compared by ``_squash``).
 FIELD_NAMES: Final[dict[str, tuple[str, ...]]] = {

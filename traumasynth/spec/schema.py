@@ -12,6 +12,7 @@ Nothing here lists columns by hand: every schema comes from a ``DatasetSpec``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -19,7 +20,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from traumasynth.errors import SchemaError
+from traumasynth.core.errors import SchemaError
 from traumasynth.spec import ColumnSpec, DatasetSpec
 
 _EXAMPLES = 5
@@ -87,7 +88,10 @@ def _fix_hint(col: ColumnSpec, check: str) -> str:
     if "category" in check:
         return "Fix the values or add the category to the dataset specification."
     if "bounds" in check or "dates" in check:
-        return "Fix the values or widen the bounds in the dataset specification."
+        return (
+            "Fix the values, or set the bounds in the dataset specification from public knowledge "
+            "(never from these rows: the specification is released)."
+        )
     if "not_nullable" in check:
         return "Fill the values or set `nullable: true` in the dataset specification."
     if "unique" in check or "duplicate" in check:
@@ -242,7 +246,42 @@ def conform(df: pd.DataFrame, spec: DatasetSpec, what: str = "table") -> pd.Data
     Wrong types, missing or unknown columns, unknown categories, values out of bounds,
     forbidden nulls and duplicate identifiers all end up in one ``SchemaError``.
     """
+    return _conform(df, spec, what=what, clipped=None)
+
+
+def conform_clipped(df: pd.DataFrame, spec: DatasetSpec, what: str = "table") -> tuple[pd.DataFrame, dict[str, int]]:
+    """:func:`conform`, with numeric values outside their column's bounds set to the nearest bound.
+
+    The spec's bounds are public knowledge, chosen before the data is seen; a value outside them is
+    clipped rather than used to widen them (which would move private extremes into the public spec).
+
+    Returns:
+        The conformed table, and the number of clipped values per numeric column (custodian's side).
+    """
+    clipped: dict[str, int] = {}
+    return _conform(df, spec, what=what, clipped=clipped), clipped
+
+
+def _clip_numeric(df: pd.DataFrame, spec: DatasetSpec, clipped: dict[str, int]) -> pd.DataFrame:
+    for col in spec.columns:
+        if col.name not in df.columns or col.kind not in ("integer", "continuous", "weight") or col.bounds is None:
+            continue
+        low, high = col.numeric_bounds
+        values = df[col.name]
+        outside = ((values < low) | (values > high)).fillna(False).astype(bool)
+        clipped[col.name] = int(outside.sum())
+        if clipped[col.name]:
+            if col.kind == "integer":  # keep the nullable integer dtype: integral bounds inside [low, high]
+                df[col.name] = values.clip(math.ceil(low), math.floor(high)).astype("Int64")
+            else:
+                df[col.name] = values.clip(low, high)
+    return df
+
+
+def _conform(df: pd.DataFrame, spec: DatasetSpec, *, what: str, clipped: dict[str, int] | None) -> pd.DataFrame:
     out, problems = _coerce(df, spec)
+    if clipped is not None:
+        out = _clip_numeric(out, spec, clipped)
     try:
         validated = validate(out, spec, what=what)
     except SchemaError as exc:
