@@ -31,17 +31,16 @@ def main(
     verbose: VerboseOption = False,
 ) -> None:
     """Write `release/` for the models of `base.models`, with `PRIVACY.md` and `privacy.json`."""
-    # `prepare` says how rare classes were handled, `sample` whether its noise was cryptographic.
-    with open_stage(
-        params=params, datasets_dir=datasets_dir, verbose=verbose, section="prepare", params_type=PrepareParams
-    ) as stage:
+    # No section of its own: `prepare` says how rare classes were handled, `sample` whether its noise
+    # was cryptographic.
+    with open_stage(params=params, datasets_dir=datasets_dir, verbose=verbose) as stage:
         card = run(
             spec=stage.spec,
             models=tuple(stage.base.models),
             inputs=ReleaseInputs(synthetic_dir, narratives_dir, metrics_dir, spec_path=stage.spec_path),
             out_dir=out_dir,
             secure_noise=stage.load("sample", SampleParams).secure_noise,
-            rare_class_policy=stage.params.merge_description(),
+            rare_class_policy=stage.load("prepare", PrepareParams).merge_description(),
         )
     total = "not private" if card["epsilon"] is None else f"(ε {card['epsilon']:.4g}, δ {card['delta']:.3g})"
     log.info("released %s in %s: %s", ", ".join(stage.base.models), out_dir, total)

@@ -267,3 +267,18 @@ def test_broken_clinical_rules_are_reported_not_fatal(tmp_path, spec, caplog):
     assert report["rules"]["adult_pressure"] == {"rows": 0, "rate": 0.0}
     assert report["violation_rate"] == round(expected / len(rows), 6)
     assert prepare_metrics(run(spec, write_csv(tmp_path, rows)), spec=spec)["constraints"]["rules"] == {}
+
+
+def test_rows_without_a_target_value_are_left_out_and_counted(tmp_path, spec):
+    """A nullable target's missing values are rows with nothing to learn: dropped and counted, no traceback."""
+    nullable = DatasetSpec.model_validate(
+        {**MINI, "columns": [{**c, "nullable": True} if c["name"] == "mechanism" else c for c in MINI["columns"]]}
+    )
+    df = mini_rows()
+    df.loc[[2, 5, 11], "mechanism"] = None
+    data = run(nullable, write_csv(tmp_path, df))
+    assert sum(len(s) for s in data.splits().values()) == len(df) - 3
+    assert data.rows_without_target == 3 and prepare_metrics(data, spec=nullable)["rows_without_target"] == 3
+    df["mechanism"] = None
+    with pytest.raises(DataError, match="No row has a value of the target 'mechanism'"):
+        run(nullable, write_csv(tmp_path, df))

@@ -117,7 +117,8 @@ def test_merge_policy_is_on_the_card(tmp_path: Path, sim_spec: DatasetSpec) -> N
     card = run(
         spec=sim_spec, models=("vae",), inputs=_inputs(tmp_path), out_dir=tmp_path / "rel", rare_class_policy=policy
     )
-    assert card["rare_class_policy"] == "merge: work folded into fall (named in params, not from counts)"
+    assert card["rare_class_policy"].startswith("merge: work folded into fall (named in params")
+    assert "not covered" in card["rare_class_policy"]  # a merge chosen after prepare named the class
 
 
 def test_missing_narratives_leave_the_previous_release_whole(tmp_path: Path, sim_spec: DatasetSpec) -> None:

@@ -87,3 +87,32 @@ def test_empty_frame_has_canonical_dtypes():
     frame = empty_frame(SPEC)
     assert list(frame.columns) == SPEC.column_names
     assert validate(frame, SPEC).empty
+
+
+def test_genuine_nulls_are_reported_with_the_type_errors_of_the_same_column():
+    """One pass lists both: the wrong-type values, and the values missing in the raw table (not the former again)."""
+    raw = pd.DataFrame(
+        {
+            "id": ["1", "2", "3", "4"],
+            "gcs": ["15", "", "3", "4"],
+            "los": ["abc", "", "2.5", "x"],  # not nullable: 2 of the wrong type, 1 missing
+            "seen": ["2020-03-01", "31/12/2020", "", "2020-05-01"],  # not nullable: 1 of the wrong type, 1 missing
+            "mech": ["a", "b", "a", "b"],
+        }
+    )
+    with pytest.raises(SchemaError) as caught:
+        conform(raw, SPEC)
+    problems = caught.value.problems
+    los = [p for p in problems if "'los'" in p]
+    seen = [p for p in problems if "'seen'" in p]
+    assert len(los) == 2 and "2 value(s) of the wrong type (rows 0, 3)" in los[0]
+    assert "1 value(s) failing 'not_nullable' (rows 1)" in los[1] and "nullable: true" in los[1]
+    assert len(seen) == 2 and "1 value(s) of the wrong type (rows 1)" in seen[0]
+    assert "1 value(s) failing 'not_nullable' (rows 2)" in seen[1]
+
+
+def test_a_type_error_alone_is_not_echoed_as_a_null():
+    raw = pd.DataFrame({"id": ["1"], "gcs": ["15"], "los": ["abc"], "seen": ["2020-03-01"], "mech": ["a"]})
+    with pytest.raises(SchemaError) as caught:
+        conform(raw, SPEC)
+    assert len(caught.value.problems) == 1 and "wrong type" in caught.value.problems[0]

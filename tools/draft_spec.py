@@ -7,8 +7,10 @@ reaches the draft. Headers become snake_case names (blank or repeated ones are r
 `source: "#N"`); kinds, units and roles are guessed from the header's words or taken from the
 codebook. Likely clinical columns are listed, the others commented out at the end
 (`unlisted_columns: exclude`). Categories, bounds and date formats the codebook does not give are
-`TODO` values: every stage refuses the spec, naming the first one, until they are filled. See
-docs/data.md ("Bring your own ED data") and traumasynth/spec/codebook.py for the codebook's columns.
+`TODO` values: every stage refuses the spec, naming the first one, until they are filled. The
+codebook may be a CSV (or TSV) or a Markdown table as registries and R, SAS, SPSS or Stata write
+them; free text, code columns (ICD...), survey strata and weights are left out with the reason.
+See docs/data.md ("Bring your own ED data") and traumasynth/spec/codebook.py for the codebook's columns.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ def main(
     data: Annotated[Path, typer.Argument(help="your table: CSV with a header row, or Parquet (header only read)")],
     name: Annotated[str | None, typer.Option(help="dataset name (default: the file's name in snake_case)")] = None,
     codebook: Annotated[
-        Path | None, typer.Option(help="CSV, one row per variable: variable, description, type, unit, values, min, max")
+        Path | None,
+        typer.Option(help="CSV/TSV or Markdown table, one row per variable: variable, description, type, values..."),
     ] = None,
     out: Annotated[Path | None, typer.Option(dir_okay=False, help="default datasets/<name>.yaml")] = None,
     force: Annotated[bool, typer.Option(help="overwrite an existing spec")] = False,

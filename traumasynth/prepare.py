@@ -69,6 +69,7 @@ class PreparedData:
     test: pd.DataFrame
     merged_classes: tuple[str, ...] = ()
     clipped: dict[str, int] = field(default_factory=dict)
+    rows_without_target: int = 0
 
     def splits(self) -> dict[str, pd.DataFrame]:
         return {"train": self.train, "val": self.val, "test": self.test}
@@ -171,12 +172,39 @@ def prepare_dataset(
         if n:
             log.warning("%d value(s) of '%s' lay outside the spec's bounds and were clipped to them.", n, column)
     kept = [c.name for c in spec.prepared_columns]
-    df, merged = handle_rare_classes(df[kept], spec=spec, params=params)
+    df, without_target = drop_rows_without_target(df[kept], spec=spec)
+    df, merged = handle_rare_classes(df, spec=spec, params=params)
     data = split_table(df, spec=spec, params=params, seed=seed)
     for name, split in data.splits().items():
         validate(split, spec, columns=kept, what=f"{name} split")
     report_rule_violations(df, spec=spec)
-    return PreparedData(train=data.train, val=data.val, test=data.test, merged_classes=merged, clipped=clipped)
+    return PreparedData(
+        train=data.train,
+        val=data.val,
+        test=data.test,
+        merged_classes=merged,
+        clipped=clipped,
+        rows_without_target=without_target,
+    )
+
+
+def drop_rows_without_target(df: pd.DataFrame, *, spec: DatasetSpec) -> tuple[pd.DataFrame, int]:
+    """Leave out the rows whose target is missing (a ``nullable`` target): no class to learn or test them on.
+
+    Returns:
+        The rows with a target, and how many were left out (``metrics/prepare.json``, custodian's side).
+
+    Raises:
+        DataError: no row has a target value.
+    """
+    target = spec.target.name
+    missing = df[target].isna()
+    n = int(missing.sum())
+    if n == len(df):
+        raise DataError(f"No row has a value of the target '{target}'. Check the column the spec names as target.")
+    if n:
+        log.warning("%d row(s) have no value of the target '%s' and were left out (metrics/prepare.json).", n, target)
+    return df[~missing].reset_index(drop=True), n
 
 
 def report_rule_violations(df: pd.DataFrame, *, spec: DatasetSpec) -> ConstraintReport:
@@ -214,6 +242,7 @@ def prepare_metrics(data: PreparedData, *, spec: DatasetSpec) -> dict:
         "class_counts": {name: {c: int((df[target] == c).sum()) for c in spec.classes} for name, df in splits.items()},
         "missingness": {c: round(float(full[c].isna().mean()), 4) for c in full.columns},
         "merged_classes": list(data.merged_classes),
+        "rows_without_target": data.rows_without_target,
         # share of each numeric column's values clipped to the spec's bounds (custodian's side only)
         "clipped_share": {c: round(n / max(len(full), 1), 6) for c, n in data.clipped.items()},
         "constraints": check_constraints(full, spec.constraints).to_metrics(),

@@ -1,24 +1,28 @@
 """A codebook: the public description of a table's variables, read leniently to draft a specification.
 
-A codebook is a CSV file with one row per variable. Only the variable's name is required; every
-other column is optional. Column names are matched after lower-casing and dropping accents, spaces
-and punctuation, so ``Variable name``, ``variable_name`` and ``VARIABLE`` are all the variable:
+A codebook is a CSV file (``,``, ``;`` or tab separated) or a Markdown pipe table with one row per
+variable. Only the variable's name is required; every other column is optional. Column names are
+matched after lower-casing and dropping accents, spaces and punctuation, so ``Variable name``,
+``variable_name`` and ``VARIABLE`` are all the variable:
 
 | field | accepted column names |
 |---|---|
 | variable | variable, variable name, var, name, column, column name, field, header |
-| description | description, desc, definition, meaning, label, libellé |
-| type | type, kind, data type, datatype |
+| description | description, desc, definition, meaning, label, variable label, question, libellé |
+| type | type, kind, data type, storage type, variable type |
+| measure | measure, measurement level, level of measurement (SPSS) |
 | unit | unit, units, unité |
-| values | values, categories, levels, codes, labels, value labels, modalities, modalités, allowed values |
+| values | values, categories, levels, codes, labels, value labels, valid values, allowed values, ... |
 | min, max | min/minimum/low/lower/lower bound, max/maximum/high/upper/upper bound |
-| format | format, date format |
+| format | format, date format, display format |
 | role | role, use |
 | nullable | nullable, missing, optional |
+| notes | note, notes, comment, comments, remarks |
 
-``values`` are separated by ``;`` or ``|`` (or ``,`` when neither occurs); ``code=label`` items
-give the code (the value in the file) and its label. ``min``/``max`` are numbers or ISO dates.
-A codebook describes the variables, never the rows: reading it reads no private value.
+Cells are read as statistics packages write them (``traumasynth.spec.codebook_values``): value
+lists in R, Stata and SAS forms as well as ``1=female; 2=male``, type words of SPSS, Stata, SAS
+and R, and their date formats. A codebook describes the variables, never the rows: reading it
+reads no private value.
 """
 
 from __future__ import annotations
@@ -32,34 +36,36 @@ from pathlib import Path
 from typing import Final
 
 from traumasynth.core.errors import DataError
+from traumasynth.spec.codebook_values import (
+    TypeReading,
+    Values,
+    find_date_format,
+    read_date_format,
+    read_type,
+    read_values,
+)
 
-#: Codebook field -> the column names that mean it (compared by ``_squash``).
+#: Codebook field -> the column names that mean it (compared by ``squash``).
 FIELD_NAMES: Final[dict[str, tuple[str, ...]]] = {
-    "variable": ("variable", "variablename", "var", "name", "column", "columnname", "field", "header"),
-    "description": ("description", "desc", "definition", "meaning", "label", "libelle"),
-    "type": ("type", "kind", "datatype"),
+    "variable": ("variable", "variablename", "var", "name", "column", "columnname", "field", "header", "varname",
+                 "fieldname", "variablefieldname"),
+    "description": ("description", "desc", "definition", "meaning", "label", "libelle", "variablelabel",
+                    "question", "fieldlabel"),
+    "type": ("type", "kind", "datatype", "storagetype", "variabletype", "vartype", "fieldtype"),
+    "measure": ("measure", "measurement", "measurementlevel", "levelofmeasurement", "scaletype"),
+    "validation": ("validation", "validationtype", "textvalidationtype", "textvalidationtypeorshowslidernumber"),
     "unit": ("unit", "units", "unite"),
     "values": (
-        "values", "categories", "levels", "codes", "labels", "valuelabels", "modalities", "modalites", "allowedvalues",
+        "values", "categories", "levels", "codes", "labels", "valuelabels", "valuelabel", "modalities", "modalites",
+        "allowedvalues", "validvalues", "possiblevalues", "permittedvalues", "responseoptions", "options",
+        "answers", "coding", "choices", "valuerange", "choicescalculationsorsliderlabels",
     ),
-    "min": ("min", "minimum", "low", "lower", "lowerbound"),
-    "max": ("max", "maximum", "high", "upper", "upperbound"),
-    "format": ("format", "dateformat"),
+    "min": ("min", "minimum", "low", "lower", "lowerbound", "textvalidationmin"),
+    "max": ("max", "maximum", "high", "upper", "upperbound", "textvalidationmax"),
+    "format": ("format", "dateformat", "displayformat", "printformat"),
     "role": ("role", "use"),
     "nullable": ("nullable", "missing", "optional"),
-}  # fmt: skip
-
-#: Words of a codebook's type column -> the spec's kind.
-TYPE_WORDS: Final[dict[str, str]] = {
-    **dict.fromkeys(("categorical", "category", "categories", "factor", "nominal", "ordinal", "cat",
-                     "enum", "binary", "boolean", "bool", "coded", "code", "yesno"), "categorical"),
-    **dict.fromkeys(("integer", "int", "count", "whole"), "integer"),
-    **dict.fromkeys(("continuous", "float", "real", "double", "decimal", "numeric", "number", "num",
-                     "quantitative"), "continuous"),
-    **dict.fromkeys(("datetime", "date", "time", "timestamp", "dateandtime"), "datetime"),
-    **dict.fromkeys(("text", "string", "str", "freetext", "narrative", "note", "char", "character"), "text"),
-    **dict.fromkeys(("identifier", "id", "key"), "identifier"),
-    **dict.fromkeys(("weight", "surveyweight", "samplingweight"), "weight"),
+    "notes": ("note", "notes", "comment", "comments", "remark", "remarks", "fieldnote"),
 }  # fmt: skip
 
 ROLE_WORDS: Final[dict[str, str]] = {
@@ -70,7 +76,12 @@ ROLE_WORDS: Final[dict[str, str]] = {
 }
 TRUE_WORDS: Final = frozenset({"yes", "true", "y", "1", "oui", "o", "nullable", "optional"})
 FALSE_WORDS: Final = frozenset({"no", "false", "n", "0", "non", "required"})
-ISO_FORMAT_WORDS: Final = frozenset({"iso", "iso8601", "isodate", "yyyymmdd"})
+_MARKDOWN_SUFFIXES: Final = frozenset({".md", ".markdown"})
+#: REDCap's yes/no fields export 1 and 0 (a slider exports 0 to 100; its "choices" label its ends).
+_REDCAP_BOOLEAN: Final = {
+    "yesno": Values(codes=("0", "1"), labels=("No", "Yes")),
+    "truefalse": Values(codes=("0", "1"), labels=("False", "True")),
+}
 
 
 def squash(text: str) -> str:
@@ -86,12 +97,18 @@ class CodebookEntry:
     Attributes:
         variable: the variable's name as the codebook writes it.
         line: its line in the codebook file (the header is line 1), to cite it.
-        type_text: the type as written, kept to name an unknown one.
+        type_text: the type (and measure) as written, kept to name an unknown one.
         kind: the spec kind the type means (None when absent or not understood).
+        loose_kind: the type word says how values are stored or broadly what they are (numeric,
+            string, qualitative): a value list or the codebook's wording may tell more.
         categories: the values as they are in the file (the codes of ``code=label`` items).
         labels: the label of each category (the category itself when no label is given).
-        low, high: ``min`` and ``max`` (numbers or dates).
-        iso_dates: the format column says ISO 8601 (no ``format`` needed).
+        low, high: ``min`` and ``max`` (numbers or dates), or the range the values cell gives.
+        format: a date format as strftime; ``iso_dates``: the codebook says ISO 8601 (no ``format``).
+        format_text: a format the codebook gives for a date that could not be read as one.
+        remark: a values cell that is no list (``Any ICD-10 code``, ``Free text``).
+        wording: every word the codebook says of the variable (description, labels, notes,
+            remark), to recognise free text, codes, identifiers, survey weights and the target.
     """
 
     variable: str
@@ -99,6 +116,7 @@ class CodebookEntry:
     description: str | None = None
     type_text: str | None = None
     kind: str | None = None
+    loose_kind: bool = False
     unit: str | None = None
     categories: tuple[str, ...] | None = None
     labels: tuple[str, ...] | None = None
@@ -106,15 +124,18 @@ class CodebookEntry:
     high: float | dt.date | None = None
     format: str | None = None
     iso_dates: bool = False
+    format_text: str | None = None
     role: str | None = None
     nullable: bool | None = None
+    remark: str | None = None
+    wording: str = ""
 
 
 def read_codebook(path: Path) -> list[CodebookEntry]:
-    """Read a codebook CSV (``,``, ``;`` or tab separated) into one entry per variable.
+    """Read a codebook (CSV with ``,``, ``;`` or tabs, or a Markdown table) into one entry per variable.
 
     Raises:
-        DataError: the file is missing, not a UTF-8 CSV, empty, has no variable column, names a
+        DataError: the file is missing, not UTF-8 text, empty, has no variable column, names a
             variable twice, or has a ``min``/``max`` that is neither a number nor an ISO date.
     """
     if not path.is_file():
@@ -125,34 +146,70 @@ def read_codebook(path: Path) -> list[CodebookEntry]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise DataError(f"Codebook {path} is not UTF-8 text. Save it as a UTF-8 CSV.") from None
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    markdown = path.suffix.lower() in _MARKDOWN_SUFFIXES or first.startswith("|")
+    rows = _markdown_rows(text) if markdown else _csv_rows(text)
+    if not rows or not any(cell.strip() for cell in rows[0][1]):
         raise DataError(f"Codebook {path} is empty. Give a header row (variable, description, type, ...).")
-    delimiter = max((",", ";", "\t"), key=lines[0].count)
-    rows = list(csv.reader(lines, delimiter=delimiter))
-    fields = _field_columns(rows[0], path)
+    header = rows[0][1]
+    fields = _field_columns(header, path)
     entries: list[CodebookEntry] = []
     seen: dict[str, int] = {}
-    for number, row in enumerate(rows[1:], start=2):
-        cell = {field: row[i].strip() if i < len(row) else "" for field, i in fields.items()}
-        variable = cell["variable"]
+    for number, row in rows[1:]:
+        if [squash(c) for c in row] == [squash(c) for c in header]:
+            continue  # the header repeated above the next table of a Markdown codebook
+        cells = {field: [row[i].strip() for i in at if i < len(row)] for field, at in fields.items()}
+        variable = next(iter(cells["variable"]), "")
         if not variable:
             continue  # a blank row, or a section title of a hand-kept codebook
         key = squash(variable)
         if key in seen:
             raise DataError(f"Codebook {path} names variable '{variable}' twice (lines {seen[key]} and {number}).")
         seen[key] = number
-        entries.append(_entry(cell, line=number, path=path))
+        entries.append(_entry(cells, line=number, path=path))
     return entries
 
 
-def _field_columns(header: list[str], path: Path) -> dict[str, int]:
-    """Codebook field -> its column position, the first matching column winning."""
-    found: dict[str, int] = {}
+def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """(line, cells) of a CSV codebook. A tab-separated file is read unquoted (R writes ``"No" "Yes"`` as is)."""
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        return []
+    delimiter = max((",", ";", "\t"), key=lines[0].count)
+    if delimiter == "\t":
+        return [(n, [_unquote_cell(c) for c in line.split("\t")]) for n, line in enumerate(lines, start=1)]
+    reader = csv.reader(lines, delimiter=delimiter)
+    return [(reader.line_num, row) for row in reader]
+
+
+def _unquote_cell(cell: str) -> str:
+    """A spreadsheet's quoted cell (``"a ""b"" c"``) unquoted; an R list (``"No" "Yes"``) kept."""
+    return cell[1:-1].replace('""', '"') if re.fullmatch(r'"(?:[^"]|"")*"', cell.strip()) else cell
+
+
+def _markdown_rows(text: str) -> list[tuple[int, list[str]]]:
+    """(line, cells) of every row of the Markdown pipe tables in ``text`` (``\\|`` is a literal bar)."""
+    rows: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped.startswith("|"):
+            continue
+        inner = stripped[1:-1] if stripped.endswith("|") and not stripped.endswith("\\|") else stripped[1:]
+        cells = [c.strip().strip("`").replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner)]
+        if all(re.fullmatch(r":?-+:?", c) for c in cells if c) and any(cells):
+            continue  # the |---|---| line under a header
+        rows.append((number, cells))
+    return rows
+
+
+def _field_columns(header: list[str], path: Path) -> dict[str, list[int]]:
+    """Codebook field -> its column positions; the first is the one read, all are read for wording."""
+    found: dict[str, list[int]] = {}
     for i, name in enumerate(header):
         for field, names in FIELD_NAMES.items():
-            if squash(name) in names and field not in found:
-                found[field] = i
+            if squash(name) in names:
+                found.setdefault(field, []).append(i)
+                break
     if "variable" not in found:
         raise DataError(
             f"Codebook {path} has no variable column (its header: {', '.join(header)}). "
@@ -161,43 +218,47 @@ def _field_columns(header: list[str], path: Path) -> dict[str, int]:
     return found
 
 
-def _entry(cell: dict[str, str], *, line: int, path: Path) -> CodebookEntry:
-    get = cell.get
-    codes, labels = _values(get("values") or "")
-    fmt = get("format") or None
-    iso = fmt is not None and squash(fmt) in ISO_FORMAT_WORDS
+def _entry(cells: dict[str, list[str]], *, line: int, path: Path) -> CodebookEntry:
+    def get(field: str) -> str:
+        return next(iter(cells.get(field, [])), "")
+
+    values = read_values(get("values"))
+    type_texts = [t for t in (get("validation"), get("type"), get("measure")) if t]
+    reading = read_type(*type_texts)
+    if squash(get("type")) == "slider":
+        values, reading = Values(low=0, high=100), TypeReading("integer")
+    elif values.codes is None and squash(get("type")) in _REDCAP_BOOLEAN:
+        values = _REDCAP_BOOLEAN[squash(get("type"))]
+    words = [*cells.get("description", []), *cells.get("notes", []), values.remark or ""]
+    fmt_text = get("format")
+    fmt = read_date_format(fmt_text) if fmt_text else reading.date_format
+    if fmt is None and not fmt_text:  # a date pattern said in a note or the values cell ("Format: dd/mm/yyyy")
+        fmt = next((f for w in [*type_texts, *words] if w and (f := find_date_format(w))), None)
+    kind, loose = reading.kind, reading.loose
+    if fmt is not None and (kind is None or loose):
+        kind, loose = "datetime", False  # SAS and Stata keep dates as numbers with a date format
+    low = _bound(get("min"), where=f"Codebook {path} line {line}, min")
+    high = _bound(get("max"), where=f"Codebook {path} line {line}, max")
     return CodebookEntry(
-        variable=cell["variable"],
+        variable=get("variable"),
         line=line,
         description=get("description") or None,
-        type_text=get("type") or None,
-        kind=TYPE_WORDS.get(squash(get("type") or "")),
+        type_text=", ".join(type_texts) or None,
+        kind=kind,
+        loose_kind=loose,
         unit=get("unit") or None,
-        categories=codes,
-        labels=labels,
-        low=_bound(get("min") or "", where=f"Codebook {path} line {line}, min"),
-        high=_bound(get("max") or "", where=f"Codebook {path} line {line}, max"),
-        format=None if iso else fmt,
-        iso_dates=iso,
-        role=ROLE_WORDS.get(squash(get("role") or "")),
-        nullable=_yes_no(get("nullable") or ""),
+        categories=values.codes,
+        labels=values.labels,
+        low=values.low if low is None and high is None else low,
+        high=values.high if low is None and high is None else high,
+        format=None if fmt in (None, "iso") else fmt,
+        iso_dates=fmt == "iso",
+        format_text=fmt_text if fmt is None and fmt_text else None,
+        role=ROLE_WORDS.get(squash(get("role"))),
+        nullable=_yes_no(get("nullable")),
+        remark=values.remark,
+        wording=" | ".join(w for w in words if w),
     )
-
-
-def _values(text: str) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
-    """``"1=female; 2=male"`` -> (("1", "2"), ("female", "male")); ``"a|b"`` -> (("a", "b"), ("a", "b"))."""
-    if not text.strip():
-        return None, None
-    separator = next((s for s in (";", "|", "\n") if s in text), ",")
-    codes: list[str] = []
-    labels: list[str] = []
-    for item in text.split(separator):
-        code, _, label = item.partition("=")
-        code = code.strip().strip("\"'")
-        if code:
-            codes.append(code)
-            labels.append(label.strip() or code)
-    return (tuple(codes), tuple(labels)) if codes else (None, None)
 
 
 def _bound(text: str, *, where: str) -> float | dt.date | None:

@@ -1,10 +1,12 @@
 """Draft a dataset specification from a table's header (and a codebook), never from its values.
 
 ``tools/draft_spec.py`` calls ``draft_spec``. Each header becomes a snake_case name (a blank or
-repeated header is read by position, ``source: "#N"``); its kind, unit and role are guessed from
-the header's words (``traumasynth.spec.draft_words``) or taken from the codebook (``traumasynth.spec.codebook``).
-Columns that look clinical are listed; the rest (identifiers past the first, free text past the
-first, administrative or unrecognised headers) stand one line each, commented out, at the end,
+repeated header is read by position, ``source: "#N"``); its kind, unit and role are taken from the
+codebook (``traumasynth.spec.codebook``: its type, values and wording) or guessed from the header's
+words (``traumasynth.spec.draft_columns``, ``traumasynth.spec.draft_words``). Columns that look
+clinical are listed; the rest (identifiers past the first, free text that is no note, code columns,
+survey strata and weights, administrative or unrecognised headers) stand one line each, commented
+out with the reason, at the end,
 and ``unlisted_columns: exclude`` drops them as the file is read. A 190-column export thus gives
 a spec of the few columns worth modelling, with the others one uncomment away.
 
@@ -20,30 +22,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from traumasynth.spec import NUMERIC_KINDS, PLACEHOLDER
-from traumasynth.spec.codebook import CodebookEntry, squash
-from traumasynth.spec.draft_words import Guess, guess_from_header, snake_case
+from traumasynth.spec.codebook import CodebookEntry
+from traumasynth.spec.draft_columns import (
+    DraftColumn,
+    codebook_key,
+    decide,
+    keep_one_each,
+    read_columns,
+    weigh_the_sample,
+)
+from traumasynth.spec.draft_words import Guess
 
 #: Column of the ``#`` comments in the draft.
 COMMENT_AT: Final = 40
 DATE_PARTS: Final = "[year, month, weekday, hour]"
-
-
-@dataclass
-class _Column:
-    position: int  # 0-based, in the file
-    header: str
-    name: str
-    source: str | None
-    guess: Guess | None
-    entry: CodebookEntry | None
-    kind: str | None = None
-    role: str = "feature"
-    notes: dict[str, str] = field(default_factory=dict)  # field -> comment
-    left_out: str | None = None  # why it stands commented out
 
 
 @dataclass(frozen=True)
@@ -77,14 +73,15 @@ def draft_spec(
     Returns:
         The draft, ``TODO`` values where a person must write public knowledge.
     """
-    entries = {_key(e.variable): e for e in codebook or []}
-    columns = _columns(headers, entries)
+    entries = {codebook_key(e.variable): e for e in codebook or []}
+    columns = read_columns(headers=headers, entries=entries)
     matched = {id(c.entry) for c in columns if c.entry is not None}
     unmatched = tuple(e.variable for e in codebook or [] if id(e) not in matched)
     cite = codebook_label or "codebook"
+    weigh_the_sample(columns=columns)
     for column in columns:
-        _decide(column, cite)
-    _one_each(columns)
+        decide(column=column, cite=cite)
+    keep_one_each(columns=columns)
     listed = [c for c in columns if c.left_out is None]
     left_out = [c for c in columns if c.left_out is not None]
     lines = _header_lines(name=name, data_label=data_label, n_columns=len(headers), codebook_label=codebook_label)
@@ -117,86 +114,6 @@ def draft_spec(
     )
 
 
-def _columns(headers: list[str], entries: dict[str, CodebookEntry]) -> list[_Column]:
-    """One ``_Column`` per header: a unique name, a ``source`` when the header is not the name."""
-    columns: list[_Column] = []
-    taken: set[str] = set()
-    source: str | None
-    for i, raw in enumerate(headers):
-        header = raw.strip()
-        base = snake_case(header)
-        repeated = bool(header) and sum(h.strip() == header for h in headers) > 1
-        if not base:
-            name, source = f"column_{i + 1}", f"#{i + 1}"
-        elif repeated:
-            name, source = f"{base}_{i + 1}", f"#{i + 1}"
-        else:
-            name, source = base, (None if header == base else header)
-        while name in taken:
-            name = f"{name}_{i + 1}"
-        taken.add(name)
-        entry = entries.get(f"#{i + 1}") or (entries.get(_key(header)) if header else None)
-        columns.append(_Column(i, header, name, source, guess_from_header(base), entry))
-    return columns
-
-
-def _key(variable: str) -> str:
-    """How a codebook variable meets a header: ``#N`` names a position, anything else compares squashed."""
-    variable = variable.strip()
-    return variable if re.fullmatch(r"#\d+", variable) else squash(variable)
-
-
-def _decide(column: _Column, cite: str) -> None:
-    """The column's kind and role, from the codebook first, the header's words next; or why it is left out."""
-    entry, guess = column.entry, column.guess
-    at = f"{cite} line {entry.line}" if entry else ""
-    if entry and entry.kind:
-        column.kind, column.notes["kind"] = entry.kind, at
-    elif entry and entry.categories:
-        column.kind, column.notes["kind"] = "categorical", f"{at} lists values; TODO: check"
-    elif guess and guess.kind:
-        column.kind, column.notes["kind"] = guess.kind, f"TODO: guessed ({guess.why}) from the header; check"
-    elif entry and (entry.low is not None or entry.high is not None):
-        dates = isinstance(entry.low, dt.date) or isinstance(entry.high, dt.date)
-        integers = all(isinstance(v, int) for v in (entry.low, entry.high) if v is not None)
-        column.kind = "datetime" if dates else "integer" if integers else "continuous"
-        column.notes["kind"] = f"TODO: guessed from the min/max of {at}; check"
-    if entry and entry.type_text and not entry.kind:
-        column.notes["kind"] = column.notes.get("kind", "") + f" (type '{entry.type_text}' of {at} not understood)"
-    if entry and entry.role:
-        column.role = entry.role
-    elif column.kind == "identifier":
-        column.role = "excluded"
-    elif column.kind == "text":
-        column.role = "narrative"
-    elif guess and guess.kind == column.kind:
-        column.role = guess.role
-    if column.kind == "weight":
-        column.role = "excluded"
-    if column.kind is None:
-        column.left_out = guess.why if guess else "not recognised"
-    elif guess and guess.kind is None and not (entry and entry.role):
-        column.left_out = guess.why
-    elif column.role == "excluded" and column.kind not in ("identifier", "weight"):
-        column.left_out = f"role excluded in {at}"
-
-
-def _one_each(columns: list[_Column]) -> None:
-    """A spec has one target, one identifier and one narrative at most: the first of each stays."""
-    listed = [c for c in columns if c.left_out is None]
-    targets = [c for c in listed if c.role == "target"]
-    targets.sort(key=lambda c: (not (c.entry and c.entry.role == "target"), c.position))
-    for extra in targets[1:]:
-        extra.role = "feature"
-        extra.notes["role"] = f"TODO: also looks like the target; '{targets[0].name}' was chosen"
-    for target in targets[:1]:
-        if target.kind != "categorical":
-            target.role = "feature"
-    for kind, why in (("identifier", "a second identifier (a spec keeps one)"), ("text", "more free text")):
-        for extra in [c for c in listed if c.kind == kind][1:]:
-            extra.left_out = why
-
-
 def _header_lines(*, name: str, data_label: str, n_columns: int, codebook_label: str | None) -> list[str]:
     source = f"the header row of {data_label} ({n_columns} columns)"
     if codebook_label:
@@ -217,7 +134,7 @@ def _header_lines(*, name: str, data_label: str, n_columns: int, codebook_label:
     ]
 
 
-def _column_lines(column: _Column, cite: str) -> list[str]:
+def _column_lines(column: DraftColumn, cite: str) -> list[str]:
     entry, guess, kind = column.entry, column.guess, column.kind
     at = f"{cite} line {entry.line}" if entry else ""
     out: list[tuple[str, str]] = [(f"  - name: {_name(column.name)}", "")]
@@ -251,6 +168,9 @@ def _column_lines(column: _Column, cite: str) -> list[str]:
             out.append((f"    format: {_q(entry.format)}", at))
         elif entry and entry.iso_dates:
             out.append(("    # format: none, ISO dates", at))
+        elif entry and entry.format_text:
+            note = f"{at} gives '{entry.format_text}', not a date format read here: write it as strftime, e.g. %d/%m/%Y"
+            out.append((f"    format: {PLACEHOLDER}", note))
         else:
             out.append(
                 (
@@ -302,11 +222,12 @@ def _bounds_line(entry: CodebookEntry | None, hint: Guess | None, at: str, *, da
     return f"    bounds: {PLACEHOLDER}", why + f"[low, high] from clinical ranges{example}"
 
 
-def _left_out_line(column: _Column) -> str:
+def _left_out_line(column: DraftColumn) -> str:
     fields = [f"name: {_name(column.name)}"]
     if column.source is not None:
         fields.append(f"source: {_q(column.source)}")
-    fields += [f"kind: {PLACEHOLDER}", f"description: {_q(column.header or 'blank header')}"]
+    description = column.entry.description if column.entry and column.entry.description else column.header
+    fields += [f"kind: {PLACEHOLDER}", f"description: {_q(description or 'blank header')}"]
     return _comment("#  - {" + ", ".join(fields) + "}", f"#{column.position + 1}: {column.left_out}")
 
 

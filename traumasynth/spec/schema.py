@@ -207,14 +207,17 @@ def _type_fix(col: ColumnSpec) -> str:
     )
 
 
-def _coerce(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[str]]:
+def _coerce(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[str], dict[str, pd.Series]]:
+    """The coerced frame, a problem per column with values of the wrong type, and those values' mask."""
     out = df.copy()
     problems: list[str] = []
+    wrong: dict[str, pd.Series] = {}
     for col in spec.columns:
         if col.name not in df.columns:
             continue  # reported by the schema as a missing column, with the rest
         values, bad = _coerce_column(df[col.name], col)
         if bad.any():
+            wrong[col.name] = bad
             bad_rows = df.index[bad].tolist()
             examples = sorted({str(v) for v in df.loc[bad, col.name]})
             problems.append(
@@ -222,7 +225,7 @@ def _coerce(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[str
                 f"e.g. {_examples(examples)}. {_type_fix(col)}"
             )
         out[col.name] = values
-    return out, problems
+    return out, problems, wrong
 
 
 def coerce_to_spec(df: pd.DataFrame, spec: DatasetSpec, what: str = "table") -> pd.DataFrame:
@@ -234,7 +237,7 @@ def coerce_to_spec(df: pd.DataFrame, spec: DatasetSpec, what: str = "table") -> 
     Raises:
         SchemaError: listing each column with unconvertible values, their count and example rows.
     """
-    out, problems = _coerce(df, spec)
+    out, problems, _ = _coerce(df, spec)
     if problems:
         raise SchemaError(f"The {what} does not match dataset specification '{spec.name}':", problems)
     return out
@@ -279,22 +282,40 @@ def _clip_numeric(df: pd.DataFrame, spec: DatasetSpec, clipped: dict[str, int]) 
 
 
 def _conform(df: pd.DataFrame, spec: DatasetSpec, *, what: str, clipped: dict[str, int] | None) -> pd.DataFrame:
-    out, problems = _coerce(df, spec)
+    out, problems, wrong = _coerce(df, spec)
     if clipped is not None:
         out = _clip_numeric(out, spec, clipped)
     try:
-        validated = validate(out, spec, what=what)
+        validated = validate(_stand_in_for_wrong_types(out, spec, wrong), spec, what=what)
     except SchemaError as exc:
-        problems.extend(p for p in exc.problems if not _is_echo_of_type_problem(p, problems))
+        problems.extend(exc.problems)
     else:
         if not problems:
             return validated
     raise SchemaError(f"The {what} does not match dataset specification '{spec.name}':", problems)
 
 
-def _is_echo_of_type_problem(problem: str, type_problems: list[str]) -> bool:
-    # A value of the wrong type becomes missing after coercion; its null check says the same thing again.
-    return "not_nullable" in problem and any(problem.split("'")[1] == t.split("'")[1] for t in type_problems)
+def _stand_in_for_wrong_types(df: pd.DataFrame, spec: DatasetSpec, wrong: dict[str, pd.Series]) -> pd.DataFrame:
+    """``df`` with each value of the wrong type set to a valid stand-in (its column's low bound), to validate.
+
+    Coercion turns a value of the wrong type into a missing one, which the type problem already
+    names; checked as missing, it would be reported again as a null (or, dropped as such an echo,
+    hide the column's genuine nulls, the values missing in the raw table, until the next run). With
+    the stand-in, every other check runs in the same pass on the values that were read. The stand-in
+    never leaves this module: a table with a type problem is refused.
+    """
+    if not wrong:
+        return df
+    checked = df.copy()
+    for name, bad in wrong.items():
+        col = spec.column(name)
+        if col.kind == "datetime":
+            stand_in: object = pd.Timestamp(col.date_bounds[0])
+        else:
+            low = col.numeric_bounds[0]
+            stand_in = math.ceil(low) if col.kind == "integer" else float(low)
+        checked.loc[bad, name] = stand_in
+    return checked
 
 
 def empty_frame(spec: DatasetSpec, columns: Iterable[str] | None = None) -> pd.DataFrame:
