@@ -27,7 +27,7 @@ from traumasynth.privacy.keys import release_seed
 from traumasynth.privacy.settings import DPSettings
 from traumasynth.spec import DatasetSpec
 
-__all__ = ["TrainParams", "TrainResult", "model_config", "train_synthesizer", "run"]
+__all__ = ["TrainParams", "TrainResult", "model_config", "release_settings", "train_synthesizer", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,14 @@ def model_config(params: TrainParams, model: str) -> FrozenParams:
         raise ParamsError("Invalid model parameters:\n  - " + "\n  - ".join(lines)) from exc
 
 
+def release_settings(params: TrainParams, model: str) -> dict[str, Any]:
+    """What ``model``'s release draws its noise from: the shared settings and its own sub-section.
+
+    Exactly the keys its stage depends on in ``dvc.yaml``: another model's sub-section is left out.
+    """
+    return params.model_dump(mode="json", include=set(DPSettings.model_fields) | {model})
+
+
 def train_synthesizer(
     *, model: str, data: pd.DataFrame, spec: DatasetSpec, params: TrainParams, seed: int
 ) -> tuple[Synthesizer, TrainResult]:
@@ -83,7 +91,7 @@ def train_synthesizer(
     logger.info("Training %s on %d rows (%s, device %s)", model, len(data), "DP" if params.epsilon else "no DP", device)
     # A non-private reference run has no noise to keep fresh: it keeps base.seed.
     if params.epsilon is not None:
-        seed = release_seed(seed=seed, model=model, rows=data, settings=params.model_dump(mode="json"))
+        seed = release_seed(seed=seed, model=model, rows=data, settings=release_settings(params, model))
     result = synth.fit(data, params=params, device=device, seed=seed)
     return synth, result
 

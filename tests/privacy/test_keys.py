@@ -93,3 +93,24 @@ def test_dp_sgd_noise_and_batches_follow_the_key(tmp_path, monkeypatch):
     first = weights("a.key")
     assert torch.equal(first, weights("a.key"))
     assert not torch.equal(first, weights("b.key"))
+
+
+def test_a_release_seed_changes_whenever_the_release_would(sim_rows):
+    from traumasynth.privacy.keys import release_seed
+    from traumasynth.training import TrainParams, release_settings
+
+    params = TrainParams(epsilon=3.0)
+    base = {"seed": 42, "model": "vae", "rows": sim_rows, "settings": release_settings(params, "vae")}
+    seed = release_seed(**base)
+    assert release_seed(**base) == seed  # an unchanged pipeline: the same bytes
+    others = [
+        {**base, "rows": sim_rows.iloc[1:]},  # one row fewer
+        {**base, "rows": sim_rows.assign(age=sim_rows["age"].fillna(0) + 1)},  # other values
+        {**base, "model": "ddpm"},
+        {**base, "seed": 43},
+        {**base, "settings": release_settings(TrainParams(epsilon=1.0), "vae")},
+        {**base, "settings": release_settings(TrainParams(epsilon=3.0, vae={"latent_dim": 8}), "vae")},
+    ]
+    assert len({seed, *(release_seed(**o) for o in others)}) == len(others) + 1
+    # another model's sub-section is not this release's (its stage does not depend on it either)
+    assert release_settings(TrainParams(epsilon=3.0, ddpm={"timesteps": 10}), "vae") == base["settings"]

@@ -1,4 +1,4 @@
-"""The budget plan: one total (ε, δ) split among every mechanism that reads the private rows.
+"""The budget plan: one model's (ε, δ) split among every mechanism that reads the private rows.
 
 A release of a synthesizer reads the training rows through up to three Gaussian mechanisms:
 
@@ -11,7 +11,8 @@ A release of a synthesizer reads the training rows through up to three Gaussian 
   (``traumasynth.models.sgd``),
 - **DP-SGD** (Poisson-subsampled Gaussian steps), for the networks.
 
-The user sets the total ε and δ (``train_dp_tabular.epsilon``, ``delta``). The plan:
+The user sets each model's ε and δ (``train_dp_tabular.epsilon``, ``delta``); a folder of several
+models composes to more (:func:`compose_releases`). The plan:
 
 1. finds the noise multiplier ``sigma_total`` of one Gaussian mechanism that spends exactly
    (ε, δ) (analytic Gaussian mechanism, Balle & Wang 2018);
@@ -229,7 +230,7 @@ def plan_budget(
     sgd: SGDShape | None,
     accountant: Accountant = "prv",
 ) -> BudgetPlan:
-    """Split the total (ε, δ) among the class histogram, the marginal prior and DP-SGD.
+    """Split one model's (ε, δ) among the class histogram, the marginal prior and DP-SGD.
 
     Args:
         epsilon: total ε of the release (> 0).
