@@ -341,7 +341,7 @@ def test_shared_sample_reads_validates_and_labels(neiss_dir: Path, spec: Dataset
     assert df["age"].dropna().between(0, 120).all() and df["age"].isna().sum() < 10
 
 
-def test_mechanism_rules_take_under_a_second_on_the_sample(neiss_dir: Path) -> None:
+def test_mechanism_rules_do_not_blow_up_on_the_sample(neiss_dir: Path) -> None:
     from traumasynth.datasets.neiss_mechanism import derive_mechanism
 
     raw = pd.read_csv(neiss_dir / "NEISS_17-21_sample.csv", dtype=str)
