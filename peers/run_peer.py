@@ -12,11 +12,13 @@ calls this script with four files:
 layout. For ``aim``/``mst`` every column is an integer code with a known domain size; the
 smartnoise table transformer is fitted on an enumeration of that public domain, never on the
 private rows, so smartnoise's data-driven preprocessor spends no budget (and none is
-subtracted from ε). ``result.json`` reports the (ε, δ) actually given to the peer, its
-fit and sample seconds and the library version.
+subtracted from ε). AIM's and MST's rows are drawn from their fitted Private-PGM model by
+``pgm_sampling.py`` (beside this file) rather than by ``synth.sample``, whose sampler makes
+columns drawn from the same parents comonotone (see that module). ``result.json`` reports the
+(ε, δ) actually given to the peer, its fit and sample seconds and the library version.
 
-This file imports only what ``peers/requirements.txt`` installs (no traumasynth), and uses
-``argparse`` rather than Typer for that reason.
+This file and ``pgm_sampling.py`` import only what ``peers/requirements.txt`` installs (no
+traumasynth), and use ``argparse`` rather than Typer for that reason.
 """
 
 from __future__ import annotations
@@ -121,10 +123,29 @@ def fit_smartnoise(job: dict[str, Any], data: pd.DataFrame) -> tuple[pd.DataFram
     if abs(float(synth.epsilon) - float(job["epsilon"])) > 1e-12:
         raise SystemExit(f"smartnoise spent part of ε on preprocessing ({synth.epsilon} left of {job['epsilon']})")
     start = time.perf_counter()
-    rows = synth.sample(int(job["n_rows"]))
-    rows = pd.DataFrame(rows, columns=names) if not isinstance(rows, pd.DataFrame) else rows
+    rows = sample_smartnoise(synth, transformer, n_rows=int(job["n_rows"]), seed=int(job["seed"]))
     rows.columns = names
     return rows.astype("int64"), fit_s, time.perf_counter() - start
+
+
+def sample_smartnoise(synth: Any, transformer: Any, *, n_rows: int, seed: int) -> pd.DataFrame:
+    """Rows from a fitted AIM or MST, as ``synth.sample`` gives them but with siblings drawn independently.
+
+    ``synth.sample`` calls mbi's ``synthetic_data`` with its rounding, which makes two columns
+    drawn from the same parents comonotone; ``pgm_sampling.synthetic_data`` is mbi 2.0.0's
+    fix of it. The rest is smartnoise's own path: MST's ``undo_compress_fn`` (codes merged for
+    having too little mass are spread back over the merged codes) and the table transformer.
+    """
+    from pgm_sampling import synthetic_data  # beside this script; needs mbi, so imported here
+
+    rng = np.random.default_rng(seed)
+    model_rows = synthetic_data(synth.synthesizer, rows=n_rows, rng=rng)
+    if hasattr(synth, "undo_compress_fn"):  # MST only; it draws from NumPy's global generator
+        np.random.seed(int(rng.integers(2**32)))
+        model_rows = synth.undo_compress_fn(model_rows)
+    colnames = [f"col{i}" for i in range(transformer.output_width)]  # smartnoise's names, in table order
+    codes = model_rows.df[colnames]
+    return pd.DataFrame(transformer.inverse_transform(list(codes.itertuples(index=False, name=None))))
 
 
 def write_atomic(target: Path, write: Any) -> None:
