@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -12,9 +11,9 @@ from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ModelOption, ParamsO
 from traumasynth.core import layout
 from traumasynth.evaluate.inputs import InputPaths
 from traumasynth.evaluate.run import EvaluateParams, ModelOutputs, run
+from traumasynth.peers.stage import BaselinesParams
 
 app = typer.Typer(add_completion=False, help=__doc__)
-log = logging.getLogger("stages.evaluate")
 
 
 @app.command()
@@ -30,6 +29,7 @@ def main(
     ] = layout.METRICS,
     plots_dir: Annotated[Path, typer.Option(help="Folder for the model's plot data (CSV).")] = layout.PLOTS,
     summary_dir: Annotated[Path, typer.Option(help="Folder for <model>.json, read by compare.")] = layout.EVALUATION,
+    judge: Annotated[Path, typer.Option(help="SDMetrics judge (peers' Python).")] = Path("peers/quality_report.py"),
     datasets_dir: DatasetsDirOption = layout.DATASETS,
     verbose: VerboseOption = False,
 ) -> None:
@@ -37,12 +37,14 @@ def main(
     with open_stage(
         params=params, datasets_dir=datasets_dir, verbose=verbose, section="evaluate", params_type=EvaluateParams
     ) as stage:
-        metrics = run(
+        run(
             spec=stage.spec,
             model=model,
             narrated=narratives,
             seed=stage.base.seed,
             params=stage.params,
+            grid=stage.load("baselines", BaselinesParams, optional=True),
+            judge_script=judge,
             inputs=InputPaths(prepared_dir, synthetic_dir, narratives_dir, metrics_dir),
             outputs=ModelOutputs(
                 metrics=layout.stage_metrics("evaluate", model, metrics_dir),
@@ -50,10 +52,6 @@ def main(
                 summary=layout.evaluation_summary(model, summary_dir),
             ),
         )
-    u, f, p = metrics["utility"], metrics["fidelity"], metrics["privacy"]
-    eps = "∞ (no DP)" if p["epsilon_total"] is None else f"{p['epsilon_total']:.2f}"
-    log.info("%s: TSTR/TRTR macro-F1 %.3f, discriminator AUC %.3f, MIA AUC %.3f, ε %s", model,
-             u["tstr_trtr_ratio"], f["discriminator_auc"], p["mia_auc"], eps)  # fmt: skip
 
 
 if __name__ == "__main__":

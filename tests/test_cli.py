@@ -83,3 +83,13 @@ def test_an_optional_section_defaults_and_nothing_is_read_unless_asked(tmp_path)
     # without a section, params.yaml is read only when the stage asks for `base`
     code, output, _ = _opened(tmp_path / "absent.yaml")
     assert code == 0, output
+
+
+def test_another_section_may_be_optional(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"base": {}, "prepare": {"n_rows": 700}}))
+    code, output, seen = _opened(params)
+    assert code == 0, output
+    stage = seen["stage"]
+    assert stage.load("prepare", PrepareParams).n_rows == 700
+    assert stage.load("absent", PrepareParams, optional=True) == PrepareParams()

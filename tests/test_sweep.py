@@ -25,7 +25,9 @@ def _evaluate(tstr: float, mia: float = 0.52, eps_total: float | None = 1.05) ->
     return {
         "utility": {"tstr_macro_f1": tstr, "tstr_macro_f1_low": tstr - 0.02, "tstr_macro_f1_high": tstr + 0.02,
                     "trtr_macro_f1": 0.8, "tstr_trtr_ratio": tstr / 0.8},
-        "fidelity": {"discriminator_auc": 0.7, "tvd_mean": 0.05, "wasserstein_mean": 0.02},
+        "fidelity": {"discriminator_auc": 0.7, "tvd_mean": 0.05, "wasserstein_mean": 0.02, "tvd_2way": 0.04,
+                     "tvd_3way": 0.09, "sdmetrics_quality": 0.9, "constraint_violation_rate": 0.01,
+                     "reference": {"tvd_2way": 0.05}},
         "privacy": {"mia_auc": mia, "epsilon_total": eps_total, "delta_total": 1e-5},
     }  # fmt: skip
 
@@ -140,6 +142,8 @@ def test_sweep_table_one_row_per_model_and_epsilon(exp_show: list[dict[str, Any]
     vae = table[(table.model == "vae") & (table.epsilon == 1.0)].iloc[0]
     assert vae["kind"] == "ours" and vae["wall_seconds"] == 102.0  # 100 s training + 1000 rows at 500 rows/s
     assert vae["mia_auc"] == 0.52 and vae["discriminator_auc"] == 0.7
+    assert (vae["tvd_2way"], vae["tvd_3way"], vae["constraint_violation_rate"]) == (0.04, 0.09, 0.01)
+    assert vae["sdmetrics_quality"] == 0.9
     # models follow PLOT_MODELS order, ε ascending within a model
     assert list(table.model.drop_duplicates()) == ["vae", "marginals", "aim", "mst", "gaussian_copula"]
     assert list(table[table.model == "vae"].epsilon) == [0.5, 1.0, 3.0]
@@ -192,6 +196,15 @@ def test_rows_of_models_not_rerun_are_carried_from_an_earlier_table(
     assert set(table["model"]) == kept_models | {"vae", "ctgan"}
     assert (table.loc[table["model"] == "ctgan", "experiment"] == "older").all()
     assert len(table) == len(first) + len(only_vae)
+    # a table written before the joint columns existed is carried too, its new cells empty
+    older = carried.drop(columns=["tvd_2way", "tvd_3way", "sdmetrics_quality", "constraint_violation_rate"])
+    again = run(
+        exp_show=exp_show, dataset="ed_trauma_sim", peers_dp=PEERS_DP, table_path=tmp_path / "new2.csv",
+        plot_path=tmp_path / "new2_tstr.csv", carry=older,
+    )  # fmt: skip
+    assert list(again.columns) == list(SWEEP_COLUMNS)
+    assert again.loc[again["model"] == "ctgan", "tvd_2way"].isna().all()
+    assert (again.loc[again["model"] == "vae", "tvd_2way"] == 0.04).all()
     with pytest.raises(DataError, match="no row of ed_trauma_sim"):
         run(
             exp_show=exp_show, dataset="ed_trauma_sim", peers_dp=PEERS_DP, table_path=tmp_path / "x.csv",
@@ -225,10 +238,16 @@ def test_experiments_with_other_settings_are_left_out(
         name="small-eps2", extra={"prepare": {"n_rows": 5000}},
     )  # fmt: skip
     exp_show[1]["experiments"].append({"revs": [other], "executor": None, "name": "small-eps2"})
+    # whether SDMetrics ran only decides whether its column is filled: still comparable
+    unjudged = _rev(
+        "e" * 40, 2.5, _metrics(2.5, vae=0.90, marg=0.90, peers={}), peers=[], ts="2026-11-26T11:20:00",
+        name="eps-2.5", extra={"evaluate": {"sdmetrics": False}},
+    )  # fmt: skip
+    exp_show[1]["experiments"].append({"revs": [unjudged], "executor": None, "name": "eps-2.5"})
     exps = parse_exp_show(exp_show=exp_show)
     with caplog.at_level("WARNING"):
         table = sweep_table(experiments=exps, dataset="ed_trauma_sim", peers_dp=PEERS_DP)
-    assert 2.0 not in set(table.epsilon)
+    assert 2.0 not in set(table.epsilon) and 2.5 in set(table.epsilon)
     assert "Left out experiment small-eps2" in caplog.text and "prepare.n_rows: None vs 5000" in caplog.text
     # selected by name, the small experiments make their own sweep
     small = sweep_table(experiments=exps, dataset="ed_trauma_sim", peers_dp=PEERS_DP, names="small-*")

@@ -111,8 +111,13 @@ class Stage(Generic[P]):
         """The dataset specification of ``base.dataset``."""
         return load_spec(self.spec_path)
 
-    def load(self, section: str, model: type[M]) -> M:
-        """Another section of the params file (e.g. the budget of ``train_dp_tabular`` for the peers)."""
+    def load(self, section: str, model: type[M], *, optional: bool = False) -> M:
+        """Another section of the params file (e.g. the budget of ``train_dp_tabular`` for the peers).
+
+        With ``optional``, a missing section gives ``model``'s defaults instead of an error.
+        """
+        if optional and section not in read_params(self.params_file):
+            return model()
         return load_section(self.params_file, section, model)
 
 

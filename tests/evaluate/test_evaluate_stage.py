@@ -12,12 +12,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tests.conftest import DATASETS, load_stage
+from tests.conftest import DATASETS, REPO, load_stage
 from traumasynth.datasets.ed_trauma_sim import simulate
+from traumasynth.peers.worker import PEERS_PYTHON_ENV
 from traumasynth.prepare import PrepareParams, prepare_dataset, write_prepared
 from traumasynth.spec import DatasetSpec
 
 runner = CliRunner()
+PEERS_PYTHON = REPO / ".venv-peers" / "bin" / "python"
+JUDGE = ("--judge", str(REPO / "peers" / "quality_report.py"))
 app = load_stage("evaluate")
 compare_app = load_stage("compare")
 
@@ -28,6 +31,7 @@ SMALL = {
     "privacy_rows": 200,
     "text_rows": 200,
     "text_max_features": 500,
+    "sdmetrics": False,  # SDMetrics runs in its own test: ~20 s per model where .venv-peers is built
 }
 
 
@@ -121,7 +125,8 @@ def test_stage_writes_metrics_plots_and_report(project: Path):
     for key in (
         "utility.trtr_macro_f1", "utility.tstr_macro_f1", "utility.tstr_trtr_ratio", "utility.augmented_macro_f1",
         "utility.rare_class_recall_trtr", "utility.rare_class_recall_augmented", "fidelity.wasserstein_mean",
-        "fidelity.tvd_mean", "fidelity.association_diff", "fidelity.discriminator_auc", "privacy.epsilon_total",
+        "fidelity.tvd_mean", "fidelity.tvd_2way", "fidelity.tvd_3way", "fidelity.association_diff",
+        "fidelity.discriminator_auc", "privacy.epsilon_total",
         "privacy.dcr_ratio", "privacy.mia_auc", "privacy.exact_match_rate", "narrative.faithfulness_rate",
         "narrative.distinct_2",
     ):  # fmt: skip
@@ -136,6 +141,12 @@ def test_stage_writes_metrics_plots_and_report(project: Path):
     assert copy["privacy"]["mia_auc"] > 0.9 > fresh["privacy"]["mia_auc"]
     assert copy["privacy"]["dcr_ratio"] < 0.1 < fresh["privacy"]["dcr_ratio"]
     assert copy["fidelity"]["wasserstein_mean"] == 0.0 and copy["fidelity"]["tvd_mean"] == 0.0
+    assert copy["fidelity"]["tvd_2way"] == 0.0 and copy["fidelity"]["tvd_3way"] == 0.0
+    # fresh rows of the population sit near the real test split's own distance (the sampling-noise reference)
+    reference = fresh["fidelity"]["reference"]
+    assert reference["rows"] == len(pd.read_parquet(project / "data/prepared/test.parquet"))
+    assert 0 < fresh["fidelity"]["tvd_2way"] < 2 * reference["tvd_2way"]
+    assert reference == copy["fidelity"]["reference"]
     # before enforcement: read from the sample metrics; released: checked on the table (real rows keep the rules)
     assert fresh["fidelity"]["constraint_violation_rate"] == 0.25
     assert fresh["fidelity"]["constraint_violation_rate_released"] == 0.0
@@ -244,3 +255,43 @@ def test_empty_narratives_file_needs_require_narratives_false(project: Path):
     vae = json.loads((project / "metrics/evaluate_vae.json").read_text())
     ddpm = json.loads((project / "metrics/evaluate_ddpm.json").read_text())
     assert "narrative" not in vae and ddpm["narrative"]["faithfulness_rate"] == 0.8
+
+
+def test_the_joint_grid_is_read_from_the_baselines_section(project: Path):
+    """`baselines` owns the public grid of fidelity.tvd_2way/3way: a bad grid stops evaluate before any work."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["baselines"] = {"n_bins": 1}
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    result = evaluate(project, "vae")
+    assert result.exit_code == 1
+    assert "baselines.n_bins" in result.output
+    assert not (project / "metrics/evaluate_vae.json").exists()
+
+
+def test_sdmetrics_keys_follow_the_peers_environment(project: Path, monkeypatch: pytest.MonkeyPatch):
+    """`evaluate.sdmetrics`: true without .venv-peers stops before any work; auto leaves the keys out."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["evaluate"]["sdmetrics"] = True
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.setenv(PEERS_PYTHON_ENV, str(project / "missing-python"))
+    result = evaluate(project, "vae", *JUDGE)
+    assert result.exit_code == 1 and "make peers" in result.output, result.output
+    assert not (project / "metrics/evaluate_vae.json").exists()
+    params["evaluate"]["sdmetrics"] = "auto"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    assert (result := evaluate(project, "vae", *JUDGE)).exit_code == 0, result.output
+    fidelity = json.loads((project / "metrics/evaluate_vae.json").read_text())["fidelity"]
+    assert not any(k.startswith("sdmetrics") for k in (*fidelity, *fidelity["reference"]))
+
+
+@pytest.mark.skipif(not PEERS_PYTHON.is_file(), reason=".venv-peers is absent: build it with `make peers`")
+def test_sdmetrics_keys_with_the_peers_environment(project: Path):
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["evaluate"].update(sdmetrics=True, sdmetrics_rows=300)
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    assert (result := evaluate(project, "vae", *JUDGE)).exit_code == 0, result.output
+    fidelity = json.loads((project / "metrics/evaluate_vae.json").read_text())["fidelity"]
+    for key in ("sdmetrics_quality", "sdmetrics_column_shapes", "sdmetrics_pair_trends"):
+        assert 0.5 < fidelity[key] <= 1.0, key
+    assert 0.5 < fidelity["reference"]["sdmetrics_quality"] <= 1.0
+    assert set(fidelity["reference"]) == {"tvd_2way", "tvd_3way", "rows", "sdmetrics_quality"}

@@ -47,6 +47,21 @@ def test_report_names_the_best_model():
     assert "discr. AUC" not in text  # no model has it: no empty column
 
 
+def test_report_shows_the_joint_and_its_reference():
+    fid = {"tvd_2way": 0.031, "tvd_3way": 0.076, "reference": {"tvd_2way": 0.046, "tvd_3way": 0.11, "rows": 4000}}
+    text = render_report(results={"vae": {"fidelity": fid}}, dataset="ed_trauma_sim", rare=[])
+    assert "TVD 2-way ↓ | TVD 3-way ↓" in text and "| vae | 0.031 | 0.076 |" in text
+    assert "2-way TVD 0.046 and 3-way TVD 0.110" in text and "4000 rows" in text
+    assert "SDMetrics" not in text  # not run: no column, no sentence
+
+
+def test_report_shows_the_sdmetrics_quality_and_its_reference():
+    fid = {"tvd_2way": 0.031, "sdmetrics_quality": 0.88, "reference": {"tvd_2way": 0.046, "sdmetrics_quality": 0.974}}
+    text = render_report(results={"vae": {"fidelity": fid}}, dataset="ed_trauma_sim", rare=[])
+    assert "SDMetrics quality ↑" in text and "| vae | 0.031 | 0.880 |" in text
+    assert "scores the real test rows 0.974" in text
+
+
 def test_params_section_checks_the_headline_classifier(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("evaluate:\n  classifiers: [logreg]\n  headline_classifier: hgb\n")

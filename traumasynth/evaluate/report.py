@@ -11,6 +11,9 @@ _COLUMNS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("utility", "rare_class_recall_augmented", "rare recall TRTR+S ↑", "{:.3f}", True),
     ("fidelity", "wasserstein_mean", "W1 (scaled) ↓", "{:.4f}", False),
     ("fidelity", "tvd_mean", "TVD ↓", "{:.3f}", False),
+    ("fidelity", "tvd_2way", "TVD 2-way ↓", "{:.3f}", False),
+    ("fidelity", "tvd_3way", "TVD 3-way ↓", "{:.3f}", False),
+    ("fidelity", "sdmetrics_quality", "SDMetrics quality ↑", "{:.3f}", True),
     ("fidelity", "association_diff", "assoc. diff ↓", "{:.3f}", False),
     ("fidelity", "discriminator_auc", "discr. AUC ↓", "{:.3f}", False),
     ("privacy", "epsilon_total", "ε", "{:.2f}", False),
@@ -69,6 +72,17 @@ def render_report(*, results: dict[str, dict[str, Any]], dataset: str, rare: lis
     if trtr is not None:
         lines.append(
             f"A classifier trained on the real train rows (TRTR) reaches macro-F1 {trtr:.3f} on the test rows."
+        )
+    reference = first.get("fidelity", {}).get("reference", {})
+    if isinstance(reference.get("tvd_2way"), int | float) and isinstance(reference.get("tvd_3way"), int | float):
+        lines.append(
+            f"The real test rows themselves sit at 2-way TVD {reference['tvd_2way']:.3f} and 3-way TVD "
+            f"{reference['tvd_3way']:.3f} from the train rows (sampling noise of {reference.get('rows', '?')} rows)."
+        )
+    if isinstance(reference.get("sdmetrics_quality"), int | float):
+        lines.append(
+            f"SDMetrics' quality report scores the real test rows {reference['sdmetrics_quality']:.3f} against the "
+            "train rows: two samples of one population, the score sampling noise alone allows."
         )
     for section, key, what, higher in (
         ("utility", "tstr_macro_f1", "the most useful synthetic rows (TSTR macro-F1)", True),

@@ -23,10 +23,13 @@ from traumasynth.core import layout
 from traumasynth.core.errors import DataError
 from traumasynth.core.io import write_json_atomic
 from traumasynth.core.params import FrozenParams
+from traumasynth.encoding.grid import GridSettings
 from traumasynth.encoding.table import TableEncoder
 from traumasynth.evaluate import fidelity, plots
 from traumasynth.evaluate.inputs import InputPaths, ModelInputs, check_inputs, load_model_inputs
+from traumasynth.evaluate.joint import JointWorkload, joint_fidelity
 from traumasynth.evaluate.privacy_risk import assess_privacy_risk
+from traumasynth.evaluate.sdmetrics_quality import JudgeMode, QualityJudge
 from traumasynth.evaluate.summary import ModelSummary
 from traumasynth.evaluate.text import narrative_metrics
 from traumasynth.evaluate.utility import (
@@ -54,6 +57,9 @@ class EvaluateParams(FrozenParams):
     rare_class_share: float = Field(default=0.05, gt=0, lt=1)
     correlation: Literal["pearson", "spearman"] = "spearman"
     discriminator_rows: int = Field(default=5000, ge=50)
+    max_triples: int = Field(default=5000, ge=1)
+    sdmetrics: JudgeMode = "auto"
+    sdmetrics_rows: int = Field(default=5000, ge=100)
     cv_folds: int = Field(default=3, ge=2, le=10)
     privacy_rows: int = Field(default=2000, ge=50)
     text_rows: int = Field(default=5000, ge=20)
@@ -169,10 +175,14 @@ def _privacy_budget(inputs: ModelInputs) -> dict[str, float | None]:
 
 
 def _fidelity(
-    train: pd.DataFrame, synthetic: pd.DataFrame, *, spec: DatasetSpec, encoder: TableEncoder, params: EvaluateParams,
-    seed: int,
+    train: pd.DataFrame, synthetic: pd.DataFrame, *, test: pd.DataFrame, spec: DatasetSpec, encoder: TableEncoder,
+    workload: JointWorkload, judge: QualityJudge | None, params: EvaluateParams, seed: int,
 ) -> tuple[dict[str, Any], pd.DataFrame]:  # fmt: skip
     """Headline fidelity figures and the per-column table behind them."""
+    joint = joint_fidelity(train, synthetic, test=test, workload=workload)
+    judged = (
+        judge.fidelity(train, synthetic, test=test, spec=spec, rows=params.sdmetrics_rows, seed=seed) if judge else {}
+    )
     wass = fidelity.wasserstein_table(train, synthetic, spec=spec)
     tvd = fidelity.tvd_table(train, synthetic, spec=spec)
     miss = fidelity.missingness_table(train, synthetic, spec=spec)
@@ -183,6 +193,9 @@ def _fidelity(
     headline = {
         "wasserstein_mean": _mean(wass["wasserstein_scaled"]),
         "tvd_mean": _mean(tvd["tvd"]),
+        "tvd_2way": joint["tvd_2way"],
+        "tvd_3way": joint["tvd_3way"],
+        **{k: v for k, v in judged.items() if k != "reference"},
         "association_diff": _r(fidelity.association_difference(train, synthetic, spec=spec, method=params.correlation)),
         "missingness_diff_mean": _mean(miss["missing_diff"]),
         "discriminator_auc": _r(disc),
@@ -190,6 +203,7 @@ def _fidelity(
             train, synthetic, encoder=encoder, max_rows=params.discriminator_rows, max_iter=params.hgb_max_iter,
             seed=seed,
         ),
+        "reference": {**joint["reference"], **judged.get("reference", {})},
     }  # fmt: skip
     wass = wass.rename(columns={"wasserstein_scaled": "distance", "wasserstein_raw": "raw"}).assign(
         metric="wasserstein"
@@ -254,16 +268,26 @@ def evaluate_model(
     rare: list[str],
     spec: DatasetSpec,
     encoder: TableEncoder,
+    workload: JointWorkload,
+    judge: QualityJudge | None,
     params: EvaluateParams,
     seed: int,
     progress: tqdm,
 ) -> ModelEvaluation:
-    """Fidelity, utility, privacy risk and narrative metrics of one model (nothing written)."""
+    """Fidelity, utility, privacy risk and narrative metrics of one model (nothing written).
+
+    ``workload`` holds the marginals of the joint TVD (``evaluate/joint.py``); ``judge`` is
+    SDMetrics' quality report in the peers' environment (``evaluate/sdmetrics_quality.py``), or
+    None to leave its keys out.
+    """
     m, synthetic = inputs.model, inputs.synthetic
     if len(synthetic) == 0:
         raise DataError(f"{inputs.synthetic_path} has no rows. Re-run `dvc repro sample@{m}`.")
     progress.set_postfix_str(f"{m}: fidelity")
-    fid, per_column = _fidelity(train, synthetic, spec=spec, encoder=encoder, params=params, seed=seed)
+    fid, per_column = _fidelity(
+        train, synthetic, test=test, spec=spec, encoder=encoder, workload=workload, judge=judge, params=params,
+        seed=seed,
+    )  # fmt: skip
     fid.update(constraint_fidelity(sample_metrics=inputs.sample_metrics, synthetic=synthetic, spec=spec))
     progress.update()
     progress.set_postfix_str(f"{m}: utility")
@@ -316,6 +340,8 @@ def run(
     narrated: bool,
     seed: int,
     params: EvaluateParams,
+    grid: GridSettings,
+    judge_script: Path,
     inputs: InputPaths,
     outputs: ModelOutputs,
 ) -> dict[str, Any]:
@@ -325,19 +351,26 @@ def run(
         model: a synthesizer of ``base.models`` or a peer of ``baselines.peers``.
         narrated: the model's narratives are evaluated (required unless
             ``params.require_narratives`` is false); false for peers, which have none.
+        grid: the public grid of the joint TVD: ``n_bins`` and ``max_points`` of the
+            ``baselines`` section (``BaselinesParams``), the grid AIM and MST fit.
+        judge_script: ``peers/quality_report.py``, run by the peers' Python under ``params.sdmetrics``
+            (``evaluate/sdmetrics_quality.py``).
 
     Returns:
         The metrics written to ``outputs.metrics``.
 
     Raises:
-        DataError: an input is missing (the message names the stage to run) or unusable.
+        DataError: an input is missing (the message names the stage to run) or unusable, or
+            ``params.sdmetrics`` is true and the peers' environment is missing.
         SchemaError: a table does not match the dataset specification.
     """
+    quality_judge = QualityJudge.locate(mode=params.sdmetrics, script=judge_script, threads=params.threads)
     needs_narratives = (model,) if narrated and params.require_narratives else ()
     check_inputs(models=(model,), paths=inputs, narrated=needs_narratives)
     train = read_split(layout.split("train", inputs.prepared_dir), spec=spec)
     test = read_split(layout.split("test", inputs.prepared_dir), spec=spec)
     encoder = TableEncoder(spec)
+    workload = JointWorkload.from_spec(spec, grid=grid, max_triples=params.max_triples, seed=seed)
     rare = rare_classes(encoder.encode(train).y, classes=spec.classes, threshold=params.rare_class_share)
     log.info("evaluating %s on %d train / %d test rows; rare classes: %s", model, len(train), len(test),
              ", ".join(rare) or "none")  # fmt: skip
@@ -356,8 +389,8 @@ def run(
         )  # fmt: skip
         progress.update()
         result = evaluate_model(
-            loaded, train=train, test=test, trtr=trtr, rare=rare, spec=spec, encoder=encoder, params=params,
-            seed=seed, progress=progress,
+            loaded, train=train, test=test, trtr=trtr, rare=rare, spec=spec, encoder=encoder, workload=workload,
+            judge=quality_judge, params=params, seed=seed, progress=progress,
         )  # fmt: skip
     summary = ModelSummary(
         model=model,
@@ -369,4 +402,14 @@ def run(
     for kind, frame in result.plots.items():
         plots.write_plot(frame, path=layout.evaluate_plot(kind, model, outputs.plots_dir))
     write_json_atomic(summary.to_json(), outputs.summary)
+    _log_headline(model, result.metrics)
     return result.metrics
+
+
+def _log_headline(model: str, metrics: dict[str, Any]) -> None:
+    """One line of the figures a reader looks at first."""
+    u, f, p = metrics["utility"], metrics["fidelity"], metrics["privacy"]
+    eps = "∞ (no DP)" if p["epsilon_total"] is None else f"{p['epsilon_total']:.2f}"
+    judged = "" if f.get("sdmetrics_quality") is None else f", SDMetrics quality {f['sdmetrics_quality']:.3f}"
+    log.info("%s: TSTR/TRTR macro-F1 %.3f, discriminator AUC %.3f%s, MIA AUC %.3f, ε %s", model,
+             u["tstr_trtr_ratio"], f["discriminator_auc"], judged, p["mia_auc"], eps)  # fmt: skip

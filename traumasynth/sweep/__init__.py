@@ -12,8 +12,11 @@ into:
 
 Metric directions: ``tstr_macro_f1`` and ``tstr_trtr_ratio`` in 0..1, higher is better;
 ``discriminator_auc`` 0.5..1 (0.5 = synthetic rows indistinguishable from real), lower is
-better; ``tvd_mean`` and ``wasserstein_mean`` 0..1, lower is better; ``mia_auc`` 0..1
-(0.5 = the attack does no better than chance), lower is better.
+better; ``tvd_mean``, ``wasserstein_mean``, ``tvd_2way`` and ``tvd_3way`` (mean TVD of the 2- and
+3-way marginals on the public grid) and ``constraint_violation_rate`` (rows breaking a clinical
+rule before enforcement) 0..1, lower is better; ``sdmetrics_quality`` (SDMetrics' quality
+report, empty where it did not run) 0..1, higher is better; ``mia_auc`` 0..1 (0.5 = the attack does no
+better than chance), lower is better.
 
 Modules: ``experiments`` reads ``dvc exp show --json``; ``table`` turns experiments into the
 sweep table; ``views`` gives its plot data and Markdown summary; ``stage`` holds ``run``, the

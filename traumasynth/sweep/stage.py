@@ -69,7 +69,8 @@ def run(
         if kept.empty:
             raise DataError(f"The carried table holds no row of {dataset} for a model this sweep did not run.")
         logger.info("Carried %d rows (%s) from an earlier sweep", len(kept), ", ".join(sorted(set(kept["model"]))))
-        table = sorted_cells(pd.concat([table, kept[list(table.columns)]], ignore_index=True))
+        # a table written before a column was added has none: its cells stay empty
+        table = sorted_cells(pd.concat([table, kept.reindex(columns=table.columns)], ignore_index=True))
     plot = plot_frame(table=table)
     write_csv_atomic(table, table_path)
     write_csv_atomic(plot, plot_path)

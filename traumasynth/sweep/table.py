@@ -35,6 +35,10 @@ SWEEP_COLUMNS: tuple[str, ...] = (
     "discriminator_auc",
     "tvd_mean",
     "wasserstein_mean",
+    "tvd_2way",
+    "tvd_3way",
+    "sdmetrics_quality",
+    "constraint_violation_rate",
     "mia_auc",
     "train_seconds",
     "wall_seconds",
@@ -55,6 +59,10 @@ _EVALUATE_KEYS: dict[str, tuple[str, ...]] = {
     "discriminator_auc": ("fidelity", "discriminator_auc"),
     "tvd_mean": ("fidelity", "tvd_mean"),
     "wasserstein_mean": ("fidelity", "wasserstein_mean"),
+    "tvd_2way": ("fidelity", "tvd_2way"),
+    "tvd_3way": ("fidelity", "tvd_3way"),
+    "sdmetrics_quality": ("fidelity", "sdmetrics_quality"),
+    "constraint_violation_rate": ("fidelity", "constraint_violation_rate"),
     "mia_auc": ("privacy", "mia_auc"),
     "epsilon_spent": ("privacy", "epsilon_total"),
     "delta_spent": ("privacy", "delta_total"),
@@ -146,13 +154,15 @@ def _wall_seconds(trained: Mapping[str, Any], sampled: Mapping[str, Any]) -> flo
 
 
 #: Parameters a sweep may vary between its experiments: the budget, which models run, and what
-#: only decides whether narratives are written. Any other difference makes cells incomparable.
+#: only decides whether narratives (or SDMetrics' keys) are written. Any other difference makes
+#: cells incomparable.
 SWEEP_VARIES: tuple[str, ...] = (
     "train_dp_tabular.epsilon",
     "base.models",
     "baselines.peers",
     "narrate",
     "evaluate.require_narratives",
+    "evaluate.sdmetrics",
 )
 
 
