@@ -21,7 +21,9 @@ from traumasynth.spec import DatasetSpec
 from traumasynth.spec.schema import validate
 from traumasynth.training import TrainParams, model_config
 
-TINY = DDPMConfig(timesteps=10, hidden_dims=(32, 32), d_embed=16, noise_multiplicity=2, sample_batch_size=128)
+TINY = DDPMConfig(
+    timesteps=10, hidden_dims=(32, 32), d_embed=16, noise_multiplicity=2, sample_batch_size=128, prior="marginals"
+)  # the joint prior: test_joint_prior.py
 LAYOUT = CategoricalLayout(sizes=(2, 3, 4))
 N_CLASSES = 3
 CPU = torch.device("cpu")

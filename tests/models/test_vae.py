@@ -15,7 +15,7 @@ from traumasynth.spec.schema import validate
 from traumasynth.training import TrainParams
 
 CPU = torch.device("cpu")
-SMALL = VAEConfig(hidden=(32, 32), latent_dim=4)
+SMALL = VAEConfig(hidden=(32, 32), latent_dim=4, prior="marginals")  # the joint prior: test_joint_prior.py
 
 
 def fast_params(**kw) -> TrainParams:

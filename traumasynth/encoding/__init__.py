@@ -10,4 +10,6 @@ same spec share it exactly.
   datetime parts), on the spec's bounds and categories.
 - ``grid``: the public binning of a numeric slot (``Grid``, ``numeric_grids``), shared by the
   marginals model, the codec, the peers' discretiser and the evaluation.
+- ``discrete``: ``DiscreteLayout``, every column as integer codes of that grid (missing as its
+  own code): what AIM/MST and the joint prior fit and the k-way metrics count.
 """

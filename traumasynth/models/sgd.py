@@ -2,12 +2,17 @@
 
 Training runs under one budget plan (``traumasynth.privacy.plan``):
 
-1. **Prior.** The class-conditional marginals of every encoded slot are released once with
-   Gaussian noise (the ``marginals`` model's release, at ``prior_share`` of the budget).
-2. **Offset.** The network works on the all-categorical grid view of the table
-   (``traumasynth.models.codec``) and adds the prior's log-probabilities to its output
-   logits; its last layer starts at zero, so before any DP-SGD step the model *is* the
-   marginals floor (at its share of the budget).
+1. **Prior.** At ``prior_share`` of the budget, either (``prior: marginals``, the default)
+   the class-conditional marginals of every encoded slot (the ``marginals`` model's
+   release), or (``prior: joint``) a graphical model of the class, every column and a tree
+   of column pairs, released with Gaussian noise and estimated with Private-PGM
+   (``traumasynth.models.joint_prior``).
+2. **Offset and pre-training.** The network works on the all-categorical grid view of the
+   table (``traumasynth.models.codec``) and adds the prior's class-conditional
+   log-probabilities to its output logits; its last layer starts at zero, so before any
+   DP-SGD step the model *is* the prior's marginals. With the joint prior the network is
+   then trained, without DP, on rows drawn from the prior (post-processing: no privacy
+   cost), so it starts from the prior's joint.
 3. **DP-SGD.** The network is trained on the real rows with DP-SGD, whose noise the plan
    calibrates so that histogram + prior + DP-SGD compose to at most the target ε. It learns
    only the residual: the dependence between columns that the marginals cannot hold.
@@ -23,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from abc import abstractmethod
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -36,10 +41,11 @@ from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.table import EncodedTable
 from traumasynth.models.base import Synthesizer
 from traumasynth.models.codec import GridCodec
+from traumasynth.models.joint_prior import JointPrior, JointPriorConfig
 from traumasynth.models.marginals import MarginalsSynthesizer
 from traumasynth.privacy.dp import DPTask, TrainResult, train_dp
 from traumasynth.privacy.inputs import resolve_batch_size
-from traumasynth.privacy.keys import keyed_rng
+from traumasynth.privacy.keys import keyed_rng, keyed_seed
 from traumasynth.privacy.plan import BudgetPlan, SGDShape, plan_budget
 from traumasynth.privacy.settings import DPSettings
 
@@ -50,8 +56,11 @@ class SGDModelConfig(FrozenParams):
     """Settings every DP-SGD model shares (in its own sub-section of ``train_dp_tabular``).
 
     Attributes:
-        prior_share: share of the budget (of Gaussian-DP ``mu^2``) for the marginal prior the
-            network's logits are offset by; null: no prior (the network learns everything).
+        prior_share: share of the budget (of Gaussian-DP ``mu^2``) for the prior the network's
+            logits are offset by (and, ``joint``, pre-trained on); null: no prior.
+        prior: ``marginals`` (class-conditional marginals only) or ``joint`` (class, columns
+            and a tree of column pairs, Private-PGM; the network is pre-trained on its rows).
+        joint_prior: the joint prior's grid, budget split and pre-training (``JointPriorConfig``).
         epochs: DP-SGD passes over the real rows; null = ``train_dp_tabular.epochs``.
         batch_size: DP-SGD expected batch; null = ``train_dp_tabular.batch_size``.
         lr: DP-SGD Adam learning rate; null = ``train_dp_tabular.lr``.
@@ -59,6 +68,8 @@ class SGDModelConfig(FrozenParams):
     """
 
     prior_share: float | None = Field(default=0.95, gt=0, lt=1)
+    prior: Literal["marginals", "joint"] = "marginals"
+    joint_prior: JointPriorConfig = Field(default_factory=JointPriorConfig)
     epochs: int | None = Field(default=None, ge=1)
     batch_size: int | None = Field(default=None, ge=1)
     lr: float | None = Field(default=None, gt=0)
@@ -82,6 +93,8 @@ class DPSGDSynthesizer(Synthesizer):
     """A synthesizer whose network adds a DP marginal prior to its logits and is trained with DP-SGD."""
 
     config: SGDModelConfig
+    #: Epochs of pre-training on the joint prior's rows when ``joint_prior.epochs`` is null.
+    pretrain_epochs: int = 100
     #: Class mix of the DP prior's release (set by ``_fit``, saved in ``meta.json``); None without a prior.
     _class_mix: np.ndarray | None = None
 
@@ -165,16 +178,11 @@ class DPSGDSynthesizer(Synthesizer):
     def _fit(self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int) -> TrainResult:
         run = effective_params(params, self.config, n_rows=len(enc))
         plan = self.plan(params=params, n_rows=len(enc))
+        joint = None
         if self.config.prior_share is not None:
-            prior = MarginalsSynthesizer(spec=self.spec)
-            prior.release(
-                enc,
-                noise_multiplier=None if plan is None else plan.prior_noise,
-                rng=np.random.default_rng(seed) if plan is None else keyed_rng("marginal prior", seed),
+            joint = self._release_prior(
+                enc, prior_noise=None if plan is None else plan.prior_noise, seed=seed, run=run, device=device
             )
-            with torch.no_grad():
-                self.network.get_buffer("log_prior").copy_(self.codec.log_prior(prior))
-            self._class_mix = prior.class_mix()  # the release's class totals: no extra budget
         if plan is not None:
             logger.info(
                 "Budget plan: ε %.4f of %g (δ %g): histogram σ/Δ %.2f, prior %s, DP-SGD %.3f x %d steps at q=%.4f",
@@ -198,6 +206,8 @@ class DPSGDSynthesizer(Synthesizer):
             noise_multiplier=None if plan is None else plan.sgd_noise,
             desc=self.name,
         )
+        if joint is not None:
+            self._keep_from_prior(joint, seed=keyed_seed("joint prior rows after training", seed) if plan else seed + 1)
         if plan is not None and plan.sgd is not None and result.steps != plan.sgd.steps:
             raise RuntimeError(  # pragma: no cover - the plan mirrors Opacus' loader
                 f"DP-SGD took {result.steps} steps, the budget plan {plan.sgd.steps}: the accounting would be wrong."
@@ -208,3 +218,64 @@ class DPSGDSynthesizer(Synthesizer):
             delta=None if plan is None else plan.delta,
             budget=None if plan is None else plan.to_metrics(),
         )
+
+    def _release_prior(
+        self, enc: EncodedTable, *, prior_noise: float | None, seed: int, run: DPSettings, device: torch.device
+    ) -> JointPrior | None:
+        """Release the prior at ``prior_noise``, set the logits' offset and (joint) pre-train the network on it.
+
+        Returns the joint prior (``prior: joint``), else None.
+        """
+        dp = prior_noise is not None
+        if self.config.prior == "marginals":
+            prior = MarginalsSynthesizer(spec=self.spec)
+            prior.release(
+                enc,
+                noise_multiplier=prior_noise,
+                rng=keyed_rng("marginal prior", seed) if dp else np.random.default_rng(seed),
+            )
+            self._set_offset(prior)
+            return None
+        cfg = self.config.joint_prior
+        joint = JointPrior(self.spec, cfg).fit(
+            enc, noise_multiplier=prior_noise, rng=keyed_rng("joint prior", seed) if dp else np.random.default_rng(seed)
+        )
+        # Everything below reads only the release; under DP its randomness is keyed (never a function of the rows).
+        draw_seed = keyed_seed("joint prior rows", seed) if dp else seed
+        rows = joint.draw(cfg.rows or 2 * len(enc), seed=draw_seed)
+        marginals = MarginalsSynthesizer(spec=self.spec)
+        marginals.release(rows, noise_multiplier=None, rng=np.random.default_rng(0))  # exact counts of drawn rows
+        self._set_offset(marginals)
+        codes = self.codec.to_codes(rows)
+        epochs = cfg.epochs or self.pretrain_epochs
+        logger.info(
+            "Pre-training %s on %d rows drawn from the joint prior (%d epochs, no privacy cost)",
+            self.name,
+            len(rows),
+            epochs,
+        )
+        train_dp(
+            task=self._task(),
+            dataset=TensorDataset(
+                torch.from_numpy(codes.x_num), torch.from_numpy(codes.x_cat), torch.from_numpy(codes.y)
+            ),
+            params=run.model_copy(update={"epochs": epochs}),
+            device=device,
+            seed=keyed_seed("joint prior pre-training", seed) if dp else seed,
+            noise_multiplier=None,
+            desc=f"{self.name} pre-training",
+        )
+        return joint
+
+    def _keep_from_prior(self, joint: JointPrior, *, seed: int) -> None:  # noqa: B027 (optional hook)
+        """After DP-SGD, keep what sampling needs of the joint prior (post-processing; default: nothing).
+
+        Args:
+            joint: the released prior.
+            seed: seed of any draw from it (keyed under DP).
+        """
+
+    def _set_offset(self, prior: MarginalsSynthesizer) -> None:
+        with torch.no_grad():
+            self.network.get_buffer("log_prior").copy_(self.codec.log_prior(prior))
+        self._class_mix = prior.class_mix()  # the release's class totals: no extra budget

@@ -7,7 +7,9 @@ class-conditional marginals (``traumasynth.models.sgd``). Training
 goes through ``traumasynth.privacy.dp.train_dp`` (DP-SGD with ghost clipping) with
 ``noise_multiplicity`` timestep/noise draws per example inside one per-example
 gradient. Sampling runs the reverse process from pure noise for the requested
-classes, in batches, with an optional classifier-free guidance.
+classes, in batches, with an optional classifier-free guidance; with the joint prior
+(``prior: joint``) it starts instead from a row drawn from the prior, noised part of the way
+(``prior_start``), so the network corrects a row that already holds the prior's joint.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from traumasynth.models.ddpm.denoiser import MLPDenoiser
 from traumasynth.models.ddpm.loss import DiffusionBatchBuilder, DiffusionLoss
 from traumasynth.models.ddpm.multinomial import (
     CategoricalLayout,
+    index_to_log_onehot,
     log_onehot_to_index,
     log_softmax_slots,
     multinomial_q_posterior,
+    multinomial_q_sample,
     sample_log_categorical,
 )
 from traumasynth.models.ddpm.schedule import DiffusionSchedule, make_schedule, respaced_schedule
+from traumasynth.models.joint_prior import JointPrior
 from traumasynth.models.sgd import DPSGDSynthesizer
 from traumasynth.privacy.dp import DPTask
 from traumasynth.spec import DatasetSpec
@@ -47,6 +52,7 @@ class DDPMSynthesizer(DPSGDSynthesizer):
     """
 
     name = "ddpm"
+    pretrain_epochs = 10  # it starts sampling from a prior row; an epoch costs it 5x the VAE's
     config_class = DDPMConfig
     config: DDPMConfig
 
@@ -64,13 +70,67 @@ class DDPMSynthesizer(DPSGDSynthesizer):
     # -- hooks ---------------------------------------------------------------
     def _build_network(self) -> nn.Module:
         d_in = self.codec.width
-        return MLPDenoiser(
+        network = MLPDenoiser(
             d_in=d_in,
             n_classes=self.encoder.n_classes,
             hidden_dims=self.config.hidden_dims,
             d_embed=self.config.d_embed,
             dropout=self.config.dropout,
         )
+        if self.config.prior == "joint" and self.config.prior_share and self.config.prior_start is not None:
+            bank = self.config.prior_bank  # rows drawn from the prior (class -1: empty)
+            network.register_buffer("bank_codes", torch.zeros(bank, len(self.codec.sizes), dtype=torch.long))
+            network.register_buffer("bank_y", torch.full((bank,), -1, dtype=torch.long))
+        return network
+
+    def _bank(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The prior rows' ``(grid codes, class)`` buffers, or None without them."""
+        if "bank_y" not in dict(self.network.named_buffers()):
+            return None
+        return self.network.get_buffer("bank_codes"), self.network.get_buffer("bank_y")
+
+    def _keep_from_prior(self, joint: JointPrior, *, seed: int) -> None:
+        """Keep ``prior_bank`` rows drawn from the joint prior for sampling to start from."""
+        bank = self._bank()
+        if bank is None:
+            return
+        codes, classes = bank
+        rows = self.codec.to_codes(joint.draw(len(classes), seed=seed))
+        codes.copy_(torch.from_numpy(rows.x_cat))
+        classes.copy_(torch.from_numpy(rows.y))
+
+    def _start(self, y: torch.Tensor, *, generator: torch.Generator) -> tuple[torch.Tensor, int]:
+        """``(log x_s, s)``: pure noise at the last step, or bank rows of classes ``y`` noised to step s."""
+        b, width = int(y.shape[0]), self.layout.width
+        steps = self.sample_schedule.timesteps
+        noise = sample_log_categorical(
+            log_probs=log_softmax_slots(logits=torch.zeros((b, 1, width)), layout=self.layout),
+            layout=self.layout,
+            generator=generator,
+        )  # [b, 1, W]: x_T drawn from the uniform prior
+        bank = self._bank()
+        if bank is None or self.config.prior_start is None:
+            return noise, steps - 1
+        codes, classes = bank
+        start = max(1, round(self.config.prior_start * steps)) - 1
+        x0 = torch.zeros((b, len(self.codec.sizes)), dtype=torch.long)
+        has_row = torch.zeros(b, dtype=torch.bool)
+        for k in torch.unique(y).tolist():
+            entries, rows = torch.nonzero(classes == k).squeeze(1), torch.nonzero(y == k).squeeze(1)
+            if len(entries):
+                x0[rows] = codes[entries[torch.randint(len(entries), (len(rows),), generator=generator)]]
+                has_row[rows] = True
+        if not has_row.any():
+            return noise, steps - 1
+        log_x0 = index_to_log_onehot(x=x0.unsqueeze(1), layout=self.layout)  # [b, 1, W]
+        t = torch.full((1, 1), start, dtype=torch.long)
+        noised = multinomial_q_sample(
+            schedule=self.sample_schedule, layout=self.layout, log_x0=log_x0, t=t, generator=generator
+        )
+        if has_row.all():
+            return noised, start
+        # a class the prior drew no row of starts from pure noise with the rest at step `start`
+        return torch.where(has_row[:, None, None], noised, noise), start
 
     def _task(self) -> DPTask:
         layout = self.layout
@@ -117,14 +177,10 @@ class DDPMSynthesizer(DPSGDSynthesizer):
 
     def _reverse(self, y: torch.Tensor, *, generator: torch.Generator, bar: tqdm) -> torch.Tensor:
         """Denoise one batch from pure noise: ``y [b]`` -> grid codes ``[b, n_slots]``."""
-        b, width = int(y.shape[0]), self.layout.width
-        log_x = sample_log_categorical(
-            log_probs=log_softmax_slots(logits=torch.zeros((b, 1, width)), layout=self.layout),
-            layout=self.layout,
-            generator=generator,
-        )  # [b, 1, W]: x_T drawn from the uniform prior
+        log_x, start = self._start(y, generator=generator)
         schedule = self.sample_schedule
-        for step in reversed(range(schedule.timesteps)):
+        bar.update(schedule.timesteps - 1 - start)
+        for step in reversed(range(start + 1)):
             t = torch.full((1, 1), step, dtype=torch.long)  # [1, 1]: one step for all rows, broadcast
             t_net = torch.full((1, 1), int(self.sample_t[step]), dtype=torch.long)  # its training timestep
             log_x0 = self._predict(log_x.exp(), t_net, y)
