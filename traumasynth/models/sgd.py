@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from abc import abstractmethod
 from typing import Any, Literal
 
@@ -176,6 +177,7 @@ class DPSGDSynthesizer(Synthesizer):
         return (total / draws).numpy()
 
     def _fit(self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int) -> TrainResult:
+        start = time.perf_counter()
         run = effective_params(params, self.config, n_rows=len(enc))
         plan = self.plan(params=params, n_rows=len(enc))
         joint = None
@@ -212,8 +214,11 @@ class DPSGDSynthesizer(Synthesizer):
             raise RuntimeError(  # pragma: no cover - the plan mirrors Opacus' loader
                 f"DP-SGD took {result.steps} steps, the budget plan {plan.sgd.steps}: the accounting would be wrong."
             )
+        seconds = time.perf_counter() - start  # the prior and any pre-training included
         return dataclasses.replace(
             result,
+            train_seconds=seconds,
+            rows_per_second=len(enc) / seconds if seconds > 0 else 0.0,
             epsilon=None if plan is None else plan.epsilon,
             delta=None if plan is None else plan.delta,
             budget=None if plan is None else plan.to_metrics(),

@@ -23,7 +23,7 @@ as ghost clipping needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -54,10 +54,7 @@ class VAEConfig(SGDModelConfig):
         loss_factor: weight of the reconstruction term against the KL term (TVAE uses 2).
         latent_bank: with ``prior: joint``, rows drawn from the prior whose encoded latent
             codes ``sample`` draws from, instead of N(0, I); 0: N(0, I).
-        prior: the VAE's default is the joint prior (``SGDModelConfig.prior``).
     """
-
-    prior: Literal["marginals", "joint"] = "joint"
 
     hidden: tuple[int, ...] = Field(default=(128, 128), min_length=1)
     latent_dim: int = Field(default=16, ge=1)

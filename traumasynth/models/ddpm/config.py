@@ -28,7 +28,6 @@ class DDPMConfig(SGDModelConfig):
         guidance_scale: classifier-free guidance weight w at sampling
             (``(1 + w) * conditional - w * unconditional``); 0 samples the conditional model only.
         sample_batch_size: rows denoised together when sampling.
-        prior: the DDPM's default is the joint prior (``SGDModelConfig.prior``).
         prior_bank: with ``prior: joint``, rows drawn from the prior and kept for sampling.
         prior_start: with ``prior: joint``, sampling starts from a bank row of the class noised
             to this share of the reverse steps (SDEdit, Meng et al. 2022) instead of pure noise;
@@ -45,7 +44,6 @@ class DDPMConfig(SGDModelConfig):
     cond_drop_prob: float = Field(default=0.0, ge=0.0, lt=1.0)
     guidance_scale: float = Field(default=0.0, ge=0.0)
     sample_batch_size: int = Field(default=2048, ge=1)
-    prior: Literal["marginals", "joint"] = "joint"
     prior_bank: int = Field(default=8192, ge=1)
     prior_start: float | None = Field(default=0.5, gt=0.0, le=1.0)
 
