@@ -23,15 +23,14 @@ import argparse
 import json
 import logging
 import math
-import os
 import sys
-import tempfile
 import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from run_peer import write_atomic  # beside this script (its folder is on sys.path when run)
 
 logger = logging.getLogger("peers.quality_report")
 
@@ -74,18 +73,6 @@ def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict[s
     return result
 
 
-def write_atomic(target: Path, text: str) -> None:
-    """Write ``text`` through a temporary file beside ``target`` then rename, so no half file is ever read."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        Path(tmp).write_text(text)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--real", type=Path, required=True, help="real rows (Parquet), SDV-typed")
@@ -104,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("QualityReport on %d real and %d synthetic rows x %d columns", len(real), len(synthetic),
                 len(metadata["columns"]))  # fmt: skip
     result = quality_report(real, synthetic, metadata)
-    write_atomic(args.result, json.dumps(result, indent=2))
+    write_atomic(args.result, lambda p: p.write_text(json.dumps(result, indent=2)))
     logger.info("quality %s (column shapes %s, pair trends %s on %d of %d pairs) in %.1f s", result["quality"],
                 result["column_shapes"], result["column_pair_trends"], result["pairs_scored"], result["pairs"],
                 result["seconds"])  # fmt: skip

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from tests.conftest import REPO, load_stage
 from traumasynth.core.errors import DataError, ParamsError
 from traumasynth.core.params import load_section
-from traumasynth.peers.discretise import DiscreteLayout, from_sdv_frame, to_sdv_frame
+from traumasynth.encoding.discrete import DiscreteLayout
+from traumasynth.peers.discretise import from_sdv_frame, to_sdv_frame
 from traumasynth.peers.registry import peer_info
 from traumasynth.peers.stage import BaselinesParams, build_job, fit_peer
 from traumasynth.peers.worker import PEERS_PYTHON_ENV, find_peers_python, run_worker, worker_env

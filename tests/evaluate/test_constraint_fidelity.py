@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from traumasynth.evaluate.run import constraint_fidelity
+from traumasynth.evaluate.fidelity import constraint_fidelity
 from traumasynth.spec import DatasetSpec
 
 

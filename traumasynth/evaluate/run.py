@@ -42,7 +42,6 @@ from traumasynth.evaluate.utility import (
 )
 from traumasynth.prepare import read_split
 from traumasynth.spec import DatasetSpec
-from traumasynth.spec.constraints import check_constraints
 
 log = logging.getLogger(__name__)
 
@@ -215,26 +214,6 @@ def _fidelity(
     return headline, per_column[["column", "metric", "distance", "raw", "missing_diff"]]
 
 
-def constraint_fidelity(
-    *, sample_metrics: dict[str, Any], synthetic: pd.DataFrame, spec: DatasetSpec
-) -> dict[str, float | None]:
-    """Share of synthetic rows breaking a clinical rule, before and after ``sample`` enforced them.
-
-    ``constraint_violation_rate`` is the honest figure: the model's rows as it produced them (the
-    first draw of ``sample``, read from ``metrics/sample_<model>.json``; ``None`` if that file
-    predates the rules). ``constraint_violation_rate_released`` is checked here on the released
-    table: 0 when ``sample.enforce_constraints`` is on. Both are ``None`` for a spec without rules.
-    Goal: minimise; range 0..1.
-    """
-    if not spec.constraints:
-        return {"constraint_violation_rate": None, "constraint_violation_rate_released": None}
-    before = sample_metrics.get("constraint_violation_rate")
-    return {
-        "constraint_violation_rate": float(before) if isinstance(before, int | float) else None,
-        "constraint_violation_rate_released": _r(check_constraints(synthetic, spec.constraints).violation_rate),
-    }
-
-
 def _utility(
     inputs: ModelInputs, *, train: pd.DataFrame, test: pd.DataFrame, trtr: dict[ClassifierName, Scores],
     spec: DatasetSpec, encoder: TableEncoder, params: EvaluateParams, seed: int,
@@ -288,7 +267,7 @@ def evaluate_model(
         train, synthetic, test=test, spec=spec, encoder=encoder, workload=workload, judge=judge, params=params,
         seed=seed,
     )  # fmt: skip
-    fid.update(constraint_fidelity(sample_metrics=inputs.sample_metrics, synthetic=synthetic, spec=spec))
+    fid.update(fidelity.constraint_fidelity(sample_metrics=inputs.sample_metrics, synthetic=synthetic, spec=spec))
     progress.update()
     progress.set_postfix_str(f"{m}: utility")
     scores, lacking = _utility(

@@ -14,11 +14,8 @@ from typing import Any
 import pandas as pd
 
 from traumasynth.core.errors import DataError
-from traumasynth.encoding.discrete import DiscreteLayout
 from traumasynth.spec import DatasetSpec
 from traumasynth.spec.schema import validate
-
-__all__ = ["DiscreteLayout", "from_sdv_frame", "to_sdv_frame"]
 
 
 def to_sdv_frame(df: pd.DataFrame, *, spec: DatasetSpec) -> tuple[pd.DataFrame, list[dict[str, Any]]]:

@@ -18,7 +18,8 @@ from pydantic import Field
 from traumasynth.core.errors import DataError, ParamsError
 from traumasynth.core.io import write_json_atomic, write_parquet_atomic
 from traumasynth.core.params import FrozenParams
-from traumasynth.peers.discretise import DiscreteLayout, from_sdv_frame, to_sdv_frame
+from traumasynth.encoding.discrete import DiscreteLayout
+from traumasynth.peers.discretise import from_sdv_frame, to_sdv_frame
 from traumasynth.peers.registry import PEERS, PeerName, peer_info
 from traumasynth.peers.worker import run_worker
 from traumasynth.prepare import read_split
