@@ -151,7 +151,7 @@ class JointPrior:
         Args:
             enc: the private rows.
             noise_multiplier: σ / sensitivity of one Gaussian release of the prior's whole budget
-                (the plan's ``prior_noise``, ``1 / mu``); ``None``: exact counts (no DP, a reference).
+                (the plan's ``prior_noise``, ``1 / mu``); ``None`` (no DP, a reference) or 0: exact counts.
             rng: the generator of every noise draw (keyed by the custodian's secret under DP).
         """
         start = time.perf_counter()
@@ -170,7 +170,7 @@ class JointPrior:
 
     def _release(self, codes: pd.DataFrame, *, noise_multiplier: float | None, rng: np.random.Generator) -> _Release:
         cfg = self.config
-        mu2 = None if noise_multiplier is None else 1.0 / noise_multiplier**2
+        mu2 = 1.0 / noise_multiplier**2 if noise_multiplier else None  # None or 0 (the audit's broken mechanism): exact
         shares = (cfg.one_way_share, cfg.selection_share, 1.0 - cfg.one_way_share - cfg.selection_share)
 
         def sd(sensitivity_sq: int, share: float) -> float:
