@@ -41,6 +41,17 @@ def test_release_noise_spends_exactly_the_priors_budget(sim_spec, sim_rows):
     assert len(release.pairs) == n_features - 1  # a spanning tree
 
 
+def test_a_zero_noise_multiplier_releases_exact_counts(sim_spec, sim_rows):
+    """The privacy audit's broken mechanism (noise switched off) must run, not divide by zero."""
+    prior = JointPrior(sim_spec, CONFIG)
+    codes = prior.layout.codes_of(TableEncoder(sim_spec).encode(sim_rows))
+    release = prior._release(codes, noise_multiplier=0.0, rng=np.random.default_rng(0))
+    column = prior.features[0]
+    size = prior.sizes[column]
+    exact = np.bincount(codes[prior.target] * size + codes[column], minlength=prior.sizes[prior.target] * size)
+    assert np.array_equal(release.one_way[column].ravel(), exact)
+
+
 @pytest.fixture(scope="module")
 def exact_prior(sim_spec, sim_rows) -> JointPrior:
     """A prior fitted on exact counts (no DP): one Private-PGM fit (JAX compiles) for the module."""
