@@ -272,6 +272,12 @@ class DPSGDSynthesizer(Synthesizer):
         )
         return joint
 
+    def _buffers(self, *names: str) -> tuple[torch.Tensor, ...] | None:
+        """The network's buffers ``names`` (saved with the weights), or None when it was built without them."""
+        if names[0] not in dict(self.network.named_buffers()):
+            return None
+        return tuple(self.network.get_buffer(name) for name in names)
+
     def _keep_from_prior(self, joint: JointPrior, *, seed: int) -> None:  # noqa: B027 (optional hook)
         """After DP-SGD, keep what sampling needs of the joint prior (post-processing; default: nothing).
 
@@ -284,3 +290,17 @@ class DPSGDSynthesizer(Synthesizer):
         with torch.no_grad():
             self.network.get_buffer("log_prior").copy_(self.codec.log_prior(prior))
         self._class_mix = prior.class_mix()  # the release's class totals: no extra budget
+
+
+def bank_picks(bank_classes: torch.Tensor, y: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
+    """For each row of classes ``y``, a uniformly drawn entry of a prior-row bank of the same class.
+
+    Returns ``[len(y)]`` indices into the bank; -1 where the bank holds no entry of the row's class.
+    """
+    pick = torch.full((len(y),), -1, dtype=torch.long)
+    for k in torch.unique(y).tolist():
+        entries = torch.nonzero(bank_classes == k).squeeze(1)
+        if len(entries):
+            rows = torch.nonzero(y == k).squeeze(1)
+            pick[rows] = entries[torch.randint(len(entries), (len(rows),), generator=generator)]
+    return pick

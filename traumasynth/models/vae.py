@@ -34,7 +34,7 @@ from torch import nn
 from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.table import EncodedTable
 from traumasynth.models.joint_prior import JointPrior
-from traumasynth.models.sgd import DPSGDSynthesizer, SGDModelConfig
+from traumasynth.models.sgd import DPSGDSynthesizer, SGDModelConfig, bank_picks
 from traumasynth.privacy.dp import Criterion, DPTask
 
 _LOG_SIGMA_MIN, _LOG_SIGMA_MAX = -5.0, 1.0
@@ -217,18 +217,12 @@ class VAESynthesizer(DPSGDSynthesizer):
         bank = self.config.latent_bank if self.config.prior == "joint" and self.config.prior_share else 0
         return VAENetwork(self.layout, self.config.hidden, bank=bank)
 
-    def _bank(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-        """The latent bank's ``(mu, logvar, class)`` buffers, or None without one."""
-        if "bank_y" not in dict(self.network.named_buffers()):
-            return None
-        return tuple(self.network.get_buffer(f"bank_{part}") for part in ("mu", "logvar", "y"))  # type: ignore[return-value]
-
     def _keep_from_prior(self, joint: JointPrior, *, seed: int) -> None:
         """Fill the latent bank: rows drawn from the joint prior, encoded by the trained encoder."""
-        bank = self._bank()
+        bank = self._buffers("bank_y", "bank_mu", "bank_logvar")
         if bank is None:
             return
-        bank_mu, bank_logvar, bank_y = bank
+        bank_y, bank_mu, bank_logvar = bank
         rows = self.codec.to_codes(joint.draw(len(bank_y), seed=seed))
         device = bank_y.device
         x_cat, y = torch.from_numpy(rows.x_cat).to(device), torch.from_numpy(rows.y).to(device)
@@ -243,17 +237,13 @@ class VAESynthesizer(DPSGDSynthesizer):
     def _latent(self, y: torch.Tensor, *, generator: torch.Generator) -> torch.Tensor:
         """A latent code per row of classes ``y``: from the bank's entries of its class, else N(0, I)."""
         z = torch.randn(len(y), self.layout.latent_dim, generator=generator)
-        bank = self._bank()
+        bank = self._buffers("bank_y", "bank_mu", "bank_logvar")
         if bank is None:
             return z
-        bank_mu, bank_logvar, bank_y = bank
-        for k in torch.unique(y).tolist():
-            entries = torch.nonzero(bank_y == k).squeeze(1)
-            rows = torch.nonzero(y == k).squeeze(1)
-            if len(entries) == 0:
-                continue  # the prior drew no row of this class: N(0, I)
-            pick = entries[torch.randint(len(entries), (len(rows),), generator=generator)]
-            z[rows] = bank_mu[pick] + torch.exp(0.5 * bank_logvar[pick]) * z[rows]
+        bank_y, bank_mu, bank_logvar = bank
+        pick = bank_picks(bank_y, y, generator=generator)
+        has = pick >= 0  # the prior drew no row of the other classes: N(0, I)
+        z[has] = bank_mu[pick[has]] + torch.exp(0.5 * bank_logvar[pick[has]]) * z[has]
         return z
 
     def _one_hot_data(self, x_num: torch.Tensor, x_cat: torch.Tensor) -> torch.Tensor:

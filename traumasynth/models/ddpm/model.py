@@ -36,7 +36,7 @@ from traumasynth.models.ddpm.multinomial import (
 )
 from traumasynth.models.ddpm.schedule import DiffusionSchedule, make_schedule, respaced_schedule
 from traumasynth.models.joint_prior import JointPrior
-from traumasynth.models.sgd import DPSGDSynthesizer
+from traumasynth.models.sgd import DPSGDSynthesizer, bank_picks
 from traumasynth.privacy.dp import DPTask
 from traumasynth.spec import DatasetSpec
 
@@ -83,15 +83,9 @@ class DDPMSynthesizer(DPSGDSynthesizer):
             network.register_buffer("bank_y", torch.full((bank,), -1, dtype=torch.long))
         return network
 
-    def _bank(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The prior rows' ``(grid codes, class)`` buffers, or None without them."""
-        if "bank_y" not in dict(self.network.named_buffers()):
-            return None
-        return self.network.get_buffer("bank_codes"), self.network.get_buffer("bank_y")
-
     def _keep_from_prior(self, joint: JointPrior, *, seed: int) -> None:
         """Keep ``prior_bank`` rows drawn from the joint prior for sampling to start from."""
-        bank = self._bank()
+        bank = self._buffers("bank_codes", "bank_y")
         if bank is None:
             return
         codes, classes = bank
@@ -108,20 +102,17 @@ class DDPMSynthesizer(DPSGDSynthesizer):
             layout=self.layout,
             generator=generator,
         )  # [b, 1, W]: x_T drawn from the uniform prior
-        bank = self._bank()
+        bank = self._buffers("bank_codes", "bank_y")
         if bank is None or self.config.prior_start is None:
             return noise, steps - 1
         codes, classes = bank
         start = max(1, round(self.config.prior_start * steps)) - 1
-        x0 = torch.zeros((b, len(self.codec.sizes)), dtype=torch.long)
-        has_row = torch.zeros(b, dtype=torch.bool)
-        for k in torch.unique(y).tolist():
-            entries, rows = torch.nonzero(classes == k).squeeze(1), torch.nonzero(y == k).squeeze(1)
-            if len(entries):
-                x0[rows] = codes[entries[torch.randint(len(entries), (len(rows),), generator=generator)]]
-                has_row[rows] = True
+        pick = bank_picks(classes, y, generator=generator)
+        has_row = pick >= 0
         if not has_row.any():
             return noise, steps - 1
+        x0 = torch.zeros((b, len(self.codec.sizes)), dtype=torch.long)
+        x0[has_row] = codes[pick[has_row]]
         log_x0 = index_to_log_onehot(x=x0.unsqueeze(1), layout=self.layout)  # [b, 1, W]
         t = torch.full((1, 1), start, dtype=torch.long)
         noised = multinomial_q_sample(
