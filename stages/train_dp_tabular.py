@@ -32,6 +32,13 @@ def main(
         typer.Option(help="CSV (epoch, loss) of the training curve; default metrics/plots/loss_<model>.csv."),
     ] = None,
     datasets_dir: DatasetsDirOption = layout.DATASETS,
+    max_steps: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Benchmarks only: stop DP-SGD after this many steps (the model is then not the planned release).",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Train `--model` on `--train` under the (ε, δ) of `train_dp_tabular` and save it."""
@@ -47,6 +54,7 @@ def main(
             out_dir=out_dir or layout.model_dir(model),
             metrics_path=metrics or layout.stage_metrics("train", model),
             loss_curve_path=loss_curve or layout.loss_curve(model),
+            max_steps=max_steps,
         )
     # A closed-form fit (marginals) takes no gradient steps and has no loss.
     fit = f"{result.steps} steps, final loss {result.final_loss:.4f}" if result.steps is not None else "closed form"

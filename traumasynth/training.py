@@ -72,13 +72,14 @@ def release_settings(params: TrainParams, model: str) -> dict[str, Any]:
 
 
 def train_synthesizer(
-    *, model: str, data: pd.DataFrame, spec: DatasetSpec, params: TrainParams, seed: int
+    *, model: str, data: pd.DataFrame, spec: DatasetSpec, params: TrainParams, seed: int, max_steps: int | None = None
 ) -> tuple[Synthesizer, TrainResult]:
     """Build the synthesizer ``model`` from its params sub-section and train it on ``data``.
 
     ``seed`` is ``base.seed``: under DP the model draws from :func:`traumasynth.privacy.keys.release_seed`
     of it, the model's name, ``data`` and ``params``, so that every different release draws fresh
-    noise and the models of one run draw independent noise.
+    noise and the models of one run draw independent noise. ``max_steps`` stops DP-SGD early
+    (the scaling benchmark times a fixed number of steps).
 
     Raises:
         ParamsError: unknown model or invalid parameters, ``cuda`` without a GPU.
@@ -92,7 +93,7 @@ def train_synthesizer(
     # A non-private reference run has no noise to keep fresh: it keeps base.seed.
     if params.epsilon is not None:
         seed = release_seed(seed=seed, model=model, rows=data, settings=release_settings(params, model))
-    result = synth.fit(data, params=params, device=device, seed=seed)
+    result = synth.fit(data, params=params, device=device, seed=seed, max_steps=max_steps)
     return synth, result
 
 
@@ -115,6 +116,7 @@ def run(
     out_dir: Path,
     metrics_path: Path,
     loss_curve_path: Path,
+    max_steps: int | None = None,
 ) -> TrainResult:
     """Train ``model`` on the prepared split and write its folder, metrics and loss curve.
 
@@ -131,7 +133,7 @@ def run(
     except (OSError, ValueError) as exc:
         raise DataError(f"Cannot read {train_path}: {exc}. Rerun the prepare stage.") from exc
     get_synthesizer(model)  # fail on an unknown name before reading anything else
-    synth, result = train_synthesizer(model=model, data=data, spec=spec, params=params, seed=seed)
+    synth, result = train_synthesizer(model=model, data=data, spec=spec, params=params, seed=seed, max_steps=max_steps)
     synth.save(out_dir)
     write_json_atomic({"model": model, **result.to_metrics()}, metrics_path)
     write_text_atomic(loss_curve_csv(result), loss_curve_path)

@@ -70,6 +70,14 @@ def test_delta_must_be_well_below_one_over_n():
     check_privacy_inputs(epsilon=1.0, delta=1e-4, n_rows=1000, batch_size=10)  # fine
 
 
+def test_default_delta_holds_for_a_registry_of_ten_million_rows():
+    """Issue 28: the old default 1e-5 refused any table above 100,000 training rows."""
+    default = TrainParams().delta
+    for n_rows in (600, 13_000, 130_000, 650_000, 10_000_000):
+        check_privacy_inputs(epsilon=3.0, delta=default, n_rows=n_rows, batch_size=1)
+    assert default * 1_000_000 <= 0.01  # δ ≪ 1/n, not only below it, up to a million rows
+
+
 def test_delta_is_not_checked_without_dp():
     check_privacy_inputs(epsilon=None, delta=0.5, n_rows=100, batch_size=10)
 
@@ -101,6 +109,23 @@ def test_dp_training_takes_the_planned_steps_at_the_planned_noise_and_learns():
     assert result.epsilon < plan.epsilon <= 5.0  # the DP-SGD part alone spends less than the whole plan
     assert result.loss_curve[-1][1] < result.loss_curve[0][1]
     assert not any(hasattr(p, "grad_sample") for p in task.module.parameters())  # Opacus hooks removed
+
+
+def test_max_steps_stops_early_and_says_so():
+    """The scaling benchmark times a fixed number of steps; the result is marked as not the release."""
+    task, data = regression_task()
+    result = train_dp(
+        task=task, dataset=data, params=params(), device=torch.device("cpu"), seed=1, noise_multiplier=1.0,
+        max_steps=5,
+    )  # fmt: skip
+    assert result.steps == 5 and result.step_limit == 5
+    assert result.sgd_seconds > 0 and result.to_metrics()["step_limit"] == 5
+    assert "step_limit" not in result.to_model_meta() and "sgd_seconds" not in result.to_model_meta()
+    full = train_dp(
+        task=regression_task()[0], dataset=data, params=params(), device=torch.device("cpu"), seed=1,
+        noise_multiplier=1.0,
+    )  # fmt: skip
+    assert full.steps == 4 * 8 and full.step_limit is None and "step_limit" not in full.to_metrics()
 
 
 def test_ghost_hooks_and_functorch_compute_the_same_update():

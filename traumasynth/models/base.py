@@ -74,8 +74,10 @@ class Synthesizer(ABC):
         """A freshly initialised network for ``self.config`` and ``self.encoder``."""
 
     @abstractmethod
-    def _fit(self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int) -> TrainResult:
-        """Train ``self.network`` on the encoded rows."""
+    def _fit(
+        self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int, max_steps: int | None = None
+    ) -> TrainResult:
+        """Train ``self.network`` on the encoded rows (``max_steps``: stop DP-SGD early, benchmarks only)."""
 
     @abstractmethod
     def _sample_encoded(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
@@ -90,7 +92,15 @@ class Synthesizer(ABC):
     def is_fitted(self) -> bool:
         return self._fitted
 
-    def fit(self, data: pd.DataFrame, *, params: DPSettings, device: torch.device, seed: int = 0) -> TrainResult:
+    def fit(
+        self,
+        data: pd.DataFrame,
+        *,
+        params: DPSettings,
+        device: torch.device,
+        seed: int = 0,
+        max_steps: int | None = None,
+    ) -> TrainResult:
         """Learn the modelled columns of ``data`` (a frame in the spec's form).
 
         Only ``spec.modelled_columns`` are used; id and narrative columns are ignored.
@@ -100,6 +110,8 @@ class Synthesizer(ABC):
             params: section ``train_dp_tabular``.
             device: where to train.
             seed: seeds initialisation, batches and noise.
+            max_steps: stop DP-SGD after this many steps (benchmarks: the model is then not the
+                planned release; its metrics say so in ``step_limit``).
 
         Raises:
             SchemaError: the frame does not match the spec.
@@ -117,7 +129,7 @@ class Synthesizer(ABC):
             )
         torch.manual_seed(seed)
         self.network = self._build_network()  # refit starts from scratch, deterministically
-        result = self._fit(enc, params=params, device=device, seed=seed)
+        result = self._fit(enc, params=params, device=device, seed=seed, max_steps=max_steps)
         self.network = self.network.to("cpu").eval()
         self.train_result = result
         self._fitted = True

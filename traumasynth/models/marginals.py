@@ -258,7 +258,9 @@ class MarginalsSynthesizer(Synthesizer):
             sigmas.append(math.sqrt(1.0 / (a + b)))
         return out, sigmas
 
-    def _fit(self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int) -> TrainResult:
+    def _fit(
+        self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int, max_steps: int | None = None
+    ) -> TrainResult:
         start = time.perf_counter()
         n_rows = len(enc)
         check_privacy_inputs(epsilon=params.epsilon, delta=params.delta, n_rows=n_rows, batch_size=1)

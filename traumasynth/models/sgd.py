@@ -176,7 +176,9 @@ class DPSGDSynthesizer(Synthesizer):
                 total += task.criterion(self.network(*inputs), target).double()  # [N]
         return (total / draws).numpy()
 
-    def _fit(self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int) -> TrainResult:
+    def _fit(
+        self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int, max_steps: int | None = None
+    ) -> TrainResult:
         start = time.perf_counter()
         run = effective_params(params, self.config, n_rows=len(enc))
         plan = self.plan(params=params, n_rows=len(enc))
@@ -207,10 +209,11 @@ class DPSGDSynthesizer(Synthesizer):
             seed=seed,
             noise_multiplier=None if plan is None else plan.sgd_noise,
             desc=self.name,
+            max_steps=max_steps,
         )
         if joint is not None:
             self._keep_from_prior(joint, seed=keyed_seed("joint prior rows after training", seed) if plan else seed + 1)
-        if plan is not None and plan.sgd is not None and result.steps != plan.sgd.steps:
+        if max_steps is None and plan is not None and plan.sgd is not None and result.steps != plan.sgd.steps:
             raise RuntimeError(  # pragma: no cover - the plan mirrors Opacus' loader
                 f"DP-SGD took {result.steps} steps, the budget plan {plan.sgd.steps}: the accounting would be wrong."
             )

@@ -108,11 +108,23 @@ class TrainResult:
     device: str
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
     cpu_seconds: float = 0.0  # process CPU time of the loop: a speed figure robust to other load
+    sgd_seconds: float = 0.0  # wall time of the DP-SGD loop alone (train_seconds adds the prior and pre-training)
+    #: Set only by a benchmark run stopped after this many DP-SGD steps (``--max-steps``): not a release.
+    step_limit: int | None = None
     budget: dict[str, Any] | None = None  # the budget plan (traumasynth.privacy.plan.BudgetPlan.to_metrics)
 
     #: Fields that are exact statistics of the private rows (or reveal their number): they go to the
     #: custodian's ``metrics/train_<model>.json`` only, never into the model folder (:meth:`to_model_meta`).
-    EXACT_FIELDS = ("n_rows", "batch_size", "final_loss", "train_seconds", "rows_per_second", "cpu_seconds")
+    EXACT_FIELDS = (
+        "n_rows",
+        "batch_size",
+        "final_loss",
+        "train_seconds",
+        "rows_per_second",
+        "cpu_seconds",
+        "sgd_seconds",
+        "step_limit",
+    )
 
     def to_model_meta(self) -> dict[str, Any]:
         """What the model folder's ``meta.json`` keeps: the DP settings and budget, no exact statistic."""
@@ -136,10 +148,11 @@ class TrainResult:
             "train_seconds": round(self.train_seconds, 3),
             "rows_per_second": round(self.rows_per_second, 1),
             "cpu_seconds": round(self.cpu_seconds, 3),
+            "sgd_seconds": round(self.sgd_seconds, 3),
             "n_rows": self.n_rows,
             "device": self.device,
             "budget": self.budget,
-        }
+        } | ({} if self.step_limit is None else {"step_limit": self.step_limit})
 
 
 def _make_engine(params: DPSettings) -> PrivacyEngine:
@@ -253,9 +266,20 @@ def make_private_loop(
 
 
 def run_epochs(
-    *, loop: _Loop, task: DPTask, params: DPSettings, device: torch.device, seed: int, desc: str
+    *,
+    loop: _Loop,
+    task: DPTask,
+    params: DPSettings,
+    device: torch.device,
+    seed: int,
+    desc: str,
+    max_steps: int | None = None,
 ) -> tuple[int, list[tuple[int, float]]]:
     """Step through ``params.epochs`` epochs of ``loop``; returns the steps taken and the loss curve.
+
+    ``max_steps`` stops early (benchmarks time a fixed number of steps and extrapolate): the
+    result is then not the planned release. The progress bar counts steps, with their rate and
+    the time left.
 
     Raises:
         TrainingError: the loss became NaN or infinite.
@@ -264,15 +288,20 @@ def run_epochs(
     batch_gen = torch.Generator().manual_seed(keyed_seed("dp-sgd model noise", seed) if dp else seed + 1)
     steps = 0
     curve: list[tuple[int, float]] = []
-    bar = tqdm(range(1, params.epochs + 1), desc=desc, unit="epoch", leave=False)
+    planned = params.epochs * len(loop.loader)  # expected steps: Poisson batches, len(loader) per epoch
+    total_steps = planned if max_steps is None else min(planned, max_steps)
+    bar = tqdm(total=total_steps, desc=desc, unit="step", leave=False, mininterval=2.0)
     try:
-        for epoch in bar:
+        for epoch in range(1, params.epochs + 1):
             total, seen = 0.0, 0
             for raw in loop.loader:
+                if max_steps is not None and steps >= max_steps:
+                    break
                 batch = tuple(t.to(device) for t in raw)
                 size = _batch_size_of(batch)
                 loop.optimizer.zero_grad(set_to_none=True)
                 steps += 1
+                bar.update(1)
                 if size == 0:
                     # A Poisson draw can be empty: the DP optimizer still takes (and accounts) a noisy step.
                     _empty_step(loop.optimizer, dp, ghost=params.grad_sample_mode == "ghost")
@@ -290,7 +319,9 @@ def run_epochs(
                 total += value * size
                 seen += size
             curve.append((epoch, total / max(seen, 1)))
-            bar.set_postfix(loss=f"{curve[-1][1]:.4f}")
+            bar.set_postfix(epoch=epoch, loss=f"{curve[-1][1]:.4f}")
+            if max_steps is not None and steps >= max_steps:
+                break
     finally:
         bar.close()
     return steps, curve
@@ -306,6 +337,7 @@ def train_dp(
     seed: int,
     noise_multiplier: float | None,
     desc: str = "training",
+    max_steps: int | None = None,
 ) -> TrainResult:
     """Train ``task.module`` in place with DP-SGD at ``noise_multiplier`` (without DP when it is None).
 
@@ -321,6 +353,8 @@ def train_dp(
         seed: the release's seed (``traumasynth.privacy.keys.release_seed``); under DP it reaches
             the batches, the model's noise and the DP noise only through the custodian's key.
         desc: label of the progress bar.
+        max_steps: stop after this many DP-SGD steps (benchmarks only: the run is then not the
+            planned release, and the result says so in ``step_limit``).
 
     Returns:
         The run's privacy and speed figures, with the ε read back from the accountant.
@@ -340,7 +374,9 @@ def train_dp(
     )
     start, cpu_start = time.perf_counter(), time.process_time()
     try:
-        steps, curve = run_epochs(loop=loop, task=task, params=params, device=device, seed=seed, desc=desc)
+        steps, curve = run_epochs(
+            loop=loop, task=task, params=params, device=device, seed=seed, desc=desc, max_steps=max_steps
+        )
     finally:
         close = getattr(loop.module, "_close", None) if loop.module is not task.module else None
         if callable(close):
@@ -371,6 +407,8 @@ def train_dp(
         device=str(device),
         loss_curve=curve,
         cpu_seconds=cpu_seconds,
+        sgd_seconds=seconds,
+        step_limit=max_steps,
     )
 
 

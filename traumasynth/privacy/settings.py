@@ -26,7 +26,9 @@ class DPSettings(FrozenParams):
             model (class histogram, marginal prior, DP-SGD) composed. A release folder of several
             models composes to more, as ``release/PRIVACY.md`` states (null: no DP, a reference only).
             Validated here, once: a positive, finite number.
-        delta: δ of each model's (ε, δ) guarantee; must be well below 1/n_train_rows.
+        delta: δ of each model's (ε, δ) guarantee; must be well below 1/n_train_rows. The default
+            1e-8 holds for any table up to 100 million training rows, so it never depends on (or
+            reveals) the table's size (docs/privacy.md, "Why δ = 1e-8").
         accountant: how the plan composes every mechanism, calibrates the DP-SGD noise and reads ε
             back: ``prv`` (PRV accountant, tighter) or ``rdp`` (Rényi DP, looser and faster).
         max_grad_norm: per-example gradient clipping norm C.
@@ -45,7 +47,7 @@ class DPSettings(FrozenParams):
     """
 
     epsilon: float | None = 3.0
-    delta: float = Field(default=1e-5, gt=0, lt=1)
+    delta: float = Field(default=1e-8, gt=0, lt=1)
     accountant: Literal["prv", "rdp"] = "prv"
     max_grad_norm: float = Field(default=1.0, gt=0)
     epochs: int = Field(default=30, ge=1)
