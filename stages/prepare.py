@@ -34,7 +34,7 @@ def main(
         params=params, datasets_dir=datasets_dir, verbose=verbose, section="prepare", params_type=PrepareParams
     ) as stage:
         result = run(
-            spec=stage.spec,
+            spec=stage.written_spec,
             params=stage.params,
             seed=stage.base.seed,
             dataset_path=stage.base.dataset_path,

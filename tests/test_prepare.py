@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from traumasynth.core.errors import DataError, SchemaError
+from traumasynth.core.errors import DataError, ParamsError, SchemaError
 from traumasynth.prepare import PrepareParams, prepare_dataset, prepare_metrics, write_prepared
 from traumasynth.spec import DatasetSpec
 
@@ -212,11 +212,11 @@ def test_rare_class_error_or_merge(tmp_path, spec):
     merged = prepare_dataset(spec=spec, params=PARAMS.model_copy(update=merge), dataset_path=path, seed=3)
     assert merged.merged_classes == ("road",)
     assert "road" not in set(merged.train["mechanism"])
-    with pytest.raises(DataError, match="not classes: misc"):
+    with pytest.raises(ParamsError, match="name 'misc', not classes of 'mechanism'"):
         prepare_dataset(
             spec=spec, params=PARAMS.model_copy(update={**merge, "merge_into": "misc"}), dataset_path=path, seed=3
         )
-    with pytest.raises(DataError, match="needs `prepare.merge_classes`"):  # merge without naming the classes
+    with pytest.raises(ParamsError, match="needs `prepare.merge_classes`"):  # merge without naming the classes
         prepare_dataset(
             spec=spec, params=PARAMS.model_copy(update={"rare_class_policy": "merge"}), dataset_path=path, seed=3
         )
@@ -282,3 +282,23 @@ def test_rows_without_a_target_value_are_left_out_and_counted(tmp_path, spec):
     df["mechanism"] = None
     with pytest.raises(DataError, match="No row has a value of the target 'mechanism'"):
         run(nullable, write_csv(tmp_path, df))
+
+
+def test_top_coded_ages_are_read_as_the_code_and_counted(tmp_path, spec):
+    """A source writing ages over 89 as '>89' (or leaving one at 95) validates, and prepare keeps 90 for them."""
+    rows = mini_rows()
+    rows.loc[:9, "age"] = ">89"
+    rows.loc[10:11, "age"] = "95"  # past the code: read as the code too
+    rows.loc[12:14, "age"] = "<1"
+    path = write_csv(tmp_path, rows)
+    with pytest.raises(SchemaError, match=r"'age' has 13 value\(s\) of the wrong type"):  # no code: '>89' is text
+        run(spec, path)
+    columns = [c | {"top_code": {"value": 90, "label": ">89"}, "bottom_code": {"value": 0, "label": "<1"}}
+               if c["name"] == "age" else c for c in MINI["columns"]]  # fmt: skip
+    coded = DatasetSpec.model_validate(MINI | {"columns": columns})
+    data = run(coded, path)
+    ages = pd.concat(data.splits().values())["age"]
+    assert ages.max() == 90 and (ages == 90).sum() >= 12 and (ages == 0).sum() >= 3
+    metrics = prepare_metrics(data, spec=coded)
+    assert metrics["coded_share"]["age"]["top"] == pytest.approx((ages == 90).mean(), abs=1e-6)
+    assert set(metrics["coded_share"]) == {"age"}

@@ -25,7 +25,8 @@ from traumasynth.release import (
     release_files,
     run,
 )
-from traumasynth.spec import ColumnSpec, DatasetSpec
+from traumasynth.spec import ColumnSpec, DatasetSpec, load_spec
+from traumasynth.spec.merge import ClassMerge
 
 
 def _stage_outputs(
@@ -193,3 +194,40 @@ def test_decimals_default_from_the_kind_and_never_change_the_spec_hash(sim_spec:
     assert sim_spec.model_copy(update={"columns": columns}).spec_hash == sim_spec.spec_hash
     with pytest.raises(ValidationError, match="`decimals` is only for numeric columns"):
         ColumnSpec(name="sex", kind="categorical", categories=("f", "m"), description="Sex.", decimals=1)
+
+
+def test_values_past_a_top_code_are_released_as_the_code(tmp_path: Path, sim_spec: DatasetSpec) -> None:
+    """A source that top-codes age at 90: the release never shows an age the source could not hold."""
+    _stage_outputs(tmp_path, sim_spec, "vae", epsilon=1.0)
+    kept = pd.read_parquet(tmp_path / "synthetic/vae.parquet")
+    kept.loc[:4, "age"] = 97
+    kept.to_parquet(tmp_path / "synthetic/vae.parquet", index=False)
+    columns = tuple(
+        ColumnSpec.model_validate(c.model_dump() | {"top_code": {"value": 90, "label": ">89"}})
+        if c.name == "age"
+        else c
+        for c in sim_spec.columns
+    )
+    coded = sim_spec.model_copy(update={"columns": columns})
+    run(spec=coded, models=("vae",), inputs=_inputs(tmp_path), out_dir=tmp_path / "rel")
+    released = pd.read_parquet(tmp_path / "rel/synthetic/vae.parquet")
+    assert released["age"].max() == 90 and (released["age"].iloc[:5] == 90).all()
+    assert released["age"].dtype == kept["age"].dtype
+    assert pd.read_parquet(tmp_path / "synthetic/vae.parquet")["age"].max() == 97  # the custodian's copy is whole
+
+
+def test_a_merged_spec_is_released_and_a_table_sampled_before_the_merge_is_refused(
+    tmp_path: Path, sim_spec: DatasetSpec
+) -> None:
+    _stage_outputs(tmp_path, sim_spec, "vae", epsilon=1.0)
+    merged = ClassMerge(rare_class_policy="merge", merge_classes=("work",), merge_into="fall").apply(sim_spec)
+    with pytest.raises(DataError, match="holds work in 'mechanism', not categories of the spec"):
+        run(spec=merged, models=("vae",), inputs=_inputs(tmp_path), out_dir=tmp_path / "rel")
+    assert not (tmp_path / "rel").exists()
+    for name in ("vae.parquet", "vae_augment.parquet"):  # as sample writes them under the merged spec
+        table = pd.read_parquet(tmp_path / "synthetic" / name)
+        table.loc[table["mechanism"] == "work", "mechanism"] = "fall"
+        table.to_parquet(tmp_path / "synthetic" / name, index=False)
+    run(spec=merged, models=("vae",), inputs=_inputs(tmp_path), out_dir=tmp_path / "rel")
+    released = load_spec(tmp_path / "rel" / "dataset_spec.yaml")
+    assert released == merged and "work" not in released.classes

@@ -117,3 +117,34 @@ def test_yes_no_categories_stay_labels(tmp_path):
 def test_shipped_specs_load():
     for path in sorted((Path(__file__).resolve().parents[1] / "datasets").glob("*.yaml")):
         assert load_spec(path).name == path.stem
+
+
+def test_top_and_bottom_codes_load_and_are_not_hashed(tmp_path):
+    coded = yaml.safe_load(yaml.safe_dump(BASE))
+    coded["columns"][1].update(top_code={"value": 90, "label": ">89"}, bottom_code={"value": 1})
+    spec = load_spec(write(tmp_path, coded))
+    age = spec.column("age")
+    assert (age.top_code.value, age.top_code.label, age.bottom_code.value, age.bottom_code.label) == (
+        90,
+        ">89",
+        1,
+        None,
+    )
+    assert spec.spec_hash == DatasetSpec.model_validate(BASE).spec_hash  # how a file is read and released
+
+
+@pytest.mark.parametrize(
+    ("column", "field", "message"),
+    [
+        (2, {"top_code": {"value": 1}}, "only for numeric columns"),
+        (1, {"top_code": {"value": 120}}, "`top_code.value` 120 lies outside the bounds [0, 110]"),
+        (1, {"top_code": {"value": 89.5}}, "must be a whole number"),
+        (1, {"top_code": {"value": 10}, "bottom_code": {"value": 10}}, "`bottom_code.value` must be below"),
+        (1, {"top_code": {"value": 90, "label": ""}}, "top_code.label"),
+    ],
+)
+def test_bad_codes_name_the_problem(tmp_path, column, field, message):
+    bad = yaml.safe_load(yaml.safe_dump(BASE))
+    bad["columns"][column].update(field)
+    with pytest.raises(SpecError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_spec(write(tmp_path, bad))

@@ -24,6 +24,7 @@ from traumasynth.core import layout
 from traumasynth.core.errors import TraumaSynthError
 from traumasynth.core.params import BaseParams, load_section, read_params
 from traumasynth.spec import DatasetSpec, load_spec
+from traumasynth.spec.merge import ClassMerge
 
 P = TypeVar("P", bound=BaseModel)
 M = TypeVar("M", bound=BaseModel)
@@ -107,9 +108,15 @@ class Stage(Generic[P]):
         return self.base.spec_path(self.datasets_dir)
 
     @cached_property
-    def spec(self) -> DatasetSpec:
-        """The dataset specification of ``base.dataset``."""
+    def written_spec(self) -> DatasetSpec:
+        """The dataset specification of ``base.dataset`` as its file says (``prepare`` reads raw rows with it)."""
         return load_spec(self.spec_path)
+
+    @cached_property
+    def spec(self) -> DatasetSpec:
+        """The specification of the prepared and synthetic tables: ``written_spec`` less the classes that
+        ``prepare.merge_classes`` folds (``traumasynth.spec.merge``); the same as written without a merge."""
+        return self.load("prepare", ClassMerge, optional=True).apply(self.written_spec)
 
     def load(self, section: str, model: type[M], *, optional: bool = False) -> M:
         """Another section of the params file (e.g. the budget of ``train_dp_tabular`` for the peers).

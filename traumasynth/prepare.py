@@ -12,19 +12,19 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from sklearn.model_selection import train_test_split
 
 from traumasynth.core import layout
 from traumasynth.core.errors import DataError
 from traumasynth.core.io import atomic_dir, write_json_atomic
-from traumasynth.core.params import FrozenParams
 from traumasynth.datasets import load_raw
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.coded import at_code_share
 from traumasynth.spec.constraints import ConstraintReport, check_constraints
+from traumasynth.spec.merge import ClassMerge
 from traumasynth.spec.schema import conform_clipped, validate
 
 log = logging.getLogger(__name__)
@@ -32,26 +32,15 @@ log = logging.getLogger(__name__)
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
 
-class PrepareParams(FrozenParams):
-    """Section ``prepare`` of params.yaml."""
+class PrepareParams(ClassMerge):
+    """Section ``prepare`` of params.yaml (the merge keys come from ``traumasynth.spec.merge.ClassMerge``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     n_rows: int = Field(default=20_000, ge=100, description="simulated cohort size (ed_trauma_sim only)")
     val_size: float = Field(default=0.15, gt=0, lt=1)
     test_size: float = Field(default=0.20, gt=0, lt=1)
     min_class_rows: int = Field(default=20, ge=3)
-    rare_class_policy: Literal["error", "merge"] = "error"
-    merge_into: str = "other"
-    merge_classes: tuple[str, ...] = ()
-
-    def merge_description(self) -> str:
-        """The policy in words, for the privacy card."""
-        if self.rare_class_policy == "error":
-            return "error: a class with too few rows stops prepare; nothing is merged"
-        named = ", ".join(self.merge_classes)
-        return (
-            f"merge: {named} folded into {self.merge_into} (named in params; if chosen after prepare named them as "
-            "too rare, a decision on the private rows that is not covered)"
-        )
 
     @model_validator(mode="after")
     def _check_sizes(self) -> PrepareParams:
@@ -88,25 +77,15 @@ def handle_rare_classes(
     and a generative model would memorise it.
 
     Raises:
-        DataError: a rare class not named in ``merge_classes``, or a merge that names classes
-            the target does not have.
+        DataError: a rare class not named in ``merge_classes``.
+        ParamsError: a merge that names classes the target does not have.
     """
     target = spec.target.name
-    merged: tuple[str, ...] = ()
-    if params.rare_class_policy == "merge":
-        unknown = [c for c in (*params.merge_classes, params.merge_into) if c not in spec.classes]
-        if unknown or not params.merge_classes:
-            raise DataError(
-                f"`prepare.rare_class_policy: merge` needs `prepare.merge_classes` (the classes to fold, named in "
-                f"advance) and `prepare.merge_into`, all classes of '{target}'"
-                + (f"; not classes: {', '.join(unknown)}" if unknown else "")
-                + f". Choose from: {', '.join(spec.classes)}."
-            )
-        if params.merge_into in params.merge_classes:
-            raise DataError(f"`prepare.merge_into` ('{params.merge_into}') cannot be one of `prepare.merge_classes`.")
+    params.apply(spec)  # refuses a merge naming classes the target does not have
+    merged = params.folded
+    if merged:
         df = df.copy()
-        df.loc[df[target].isin(params.merge_classes), target] = params.merge_into
-        merged = tuple(params.merge_classes)
+        df.loc[df[target].isin(merged), target] = params.merge_into
         log.info("Folded classes %s into '%s' (prepare.merge_classes)", ", ".join(merged), params.merge_into)
     counts = df[target].value_counts()
     rare = sorted(c for c, n in counts.items() if 0 < n < params.min_class_rows)
@@ -162,6 +141,12 @@ def prepare_dataset(
 ) -> PreparedData:
     """Read, validate, drop excluded columns, handle rare classes and split.
 
+    Args:
+        spec: the specification as written: the raw table may hold the classes ``params`` folds.
+
+    Returns:
+        The splits, in the form of ``params.apply(spec)`` (the specification without folded classes).
+
     Raises:
         SchemaError: every schema problem of the raw table, reported at once.
         DataError: the file cannot be read, or a class is too rare to split.
@@ -175,9 +160,10 @@ def prepare_dataset(
     df, without_target = drop_rows_without_target(df[kept], spec=spec)
     df, merged = handle_rare_classes(df, spec=spec, params=params)
     data = split_table(df, spec=spec, params=params, seed=seed)
+    prepared_spec = params.apply(spec)  # the folded classes are gone from here on
     for name, split in data.splits().items():
-        validate(split, spec, columns=kept, what=f"{name} split")
-    report_rule_violations(df, spec=spec)
+        validate(split, prepared_spec, columns=kept, what=f"{name} split")
+    report_rule_violations(df, spec=prepared_spec)
     return PreparedData(
         train=data.train,
         val=data.val,
@@ -245,6 +231,10 @@ def prepare_metrics(data: PreparedData, *, spec: DatasetSpec) -> dict:
         "rows_without_target": data.rows_without_target,
         # share of each numeric column's values clipped to the spec's bounds (custodian's side only)
         "clipped_share": {c: round(n / max(len(full), 1), 6) for c, n in data.clipped.items()},
+        # share of each top- or bottom-coded column's values at its code (read from its label or past it)
+        "coded_share": {
+            c.name: at_code_share(full[c.name], c) for c in spec.prepared_columns if c.top_code or c.bottom_code
+        },
         "constraints": check_constraints(full, spec.constraints).to_metrics(),
     }
 
@@ -272,7 +262,8 @@ def run(
     """The ``prepare`` stage: read, check and split the raw table, then write the splits and their metrics.
 
     Args:
-        spec: the dataset specification.
+        spec: the dataset specification as written (``Stage.written_spec``): the raw rows may hold the
+            classes that ``params`` folds; the splits and metrics follow ``params.apply(spec)``.
         params: the ``prepare`` section.
         seed: ``base.seed``.
         dataset_path: ``base.dataset_path`` (empty or None: the reader's default, or the simulator).
@@ -286,11 +277,12 @@ def run(
     Raises:
         SchemaError: every schema problem of the raw table, reported at once.
         DataError: the file cannot be read, or a class is too rare to split.
+        ParamsError: the merge names classes the target does not have.
     """
     if spec.reader != "ed_trauma_sim":
         warn_if_unseen_by_dvc(dataset_path=dataset_path, raw_dir=raw_dir)
     data = prepare_dataset(spec=spec, params=params, dataset_path=dataset_path or None, seed=seed)
-    return write_prepared(data, spec=spec, out_dir=out_dir, metrics_path=metrics_path)
+    return write_prepared(data, spec=params.apply(spec), out_dir=out_dir, metrics_path=metrics_path)
 
 
 def read_split(path: Path, *, spec: DatasetSpec) -> pd.DataFrame:

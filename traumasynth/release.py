@@ -7,7 +7,8 @@ evaluation against real rows, the model files, exact counts and losses) except `
   DP model (:data:`RELEASE_ID` and the spec's modelled columns, numbers at the spec's ``decimals``);
 - ``narratives/<model>.parquet``: the notes written from those synthetic rows (:data:`RELEASE_ID`,
   ``narrative`` and the fact checker's verdict, computed from the synthetic row only);
-- ``dataset_spec.yaml``: the public specification (bounds, levels, roles) the models were built on;
+- ``dataset_spec.yaml``: the public specification (bounds, levels, roles) the models were built on: the
+  file as written, or, when ``prepare.merge_classes`` folded classes, the spec without them;
 - ``privacy.json`` and ``PRIVACY.md``: the privacy card (ε, δ, unit of privacy, every mechanism
   with its parameters, the composition used, what is not covered).
 
@@ -20,8 +21,8 @@ Every released file names a synthetic row in one column, :data:`RELEASE_ID` (``p
 under the spec's identifier column and narrate under ``row_id`` (``traumasynth.spec.ids``); the
 release renames both. A spec without an identifier column gets the names narrate gives rows (by
 position, ``row-000000``...; the augment table's continue after the main table's). Numeric columns
-are rounded to the spec's ``decimals`` here only: the custodian's ``data/`` keeps full precision, so
-the evaluation is unchanged.
+are rounded to the spec's ``decimals``, and values past a column's ``top_code`` or ``bottom_code`` set to
+the code, here only: the custodian's ``data/`` keeps full precision, so the evaluation is unchanged.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ from traumasynth.core.errors import DataError
 from traumasynth.core.io import atomic_dir, read_json_object, write_json_atomic, write_parquet_atomic
 from traumasynth.privacy.plan import BudgetPlan, compose_releases
 from traumasynth.spec import NUMERIC_KINDS, ColumnSpec, DatasetSpec
+from traumasynth.spec.coded import write_coded
 from traumasynth.spec.ids import NARRATIVE_ID, id_column, row_ids
+from traumasynth.spec.loading import load_spec, spec_yaml
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +239,8 @@ def released_table(frame: pd.DataFrame, *, spec: DatasetSpec, first_position: in
             spec's identifier start: 0 for the main table, its length for the augment table.
 
     Raises:
-        DataError: a modelled column is itself called :data:`RELEASE_ID`.
+        DataError: a modelled column is itself called :data:`RELEASE_ID`, or a categorical column holds a
+            value the spec does not list.
     """
     modelled = [c for c in spec.modelled_columns if c.name in frame.columns]
     if any(c.name == RELEASE_ID for c in modelled):
@@ -247,11 +251,33 @@ def released_table(frame: pd.DataFrame, *, spec: DatasetSpec, first_position: in
         ids = [f"row-{i:06d}" for i in range(first_position, first_position + len(frame))]
     out = pd.DataFrame({RELEASE_ID: pd.Series(ids, index=frame.index, dtype="str")})
     for col in modelled:
+        if col.kind == "categorical" and (unknown := _unknown_categories(frame, col)):
+            raise DataError(
+                f"The synthetic table holds {', '.join(unknown)} in '{col.name}', not categories of the spec "
+                "(sampled before prepare.merge_classes or the spec changed). Run `dvc repro` to sample again."
+            )
         values = frame[col.name]
+        if col.kind in NUMERIC_KINDS:
+            values = write_coded(values, col)  # no value past the source's top or bottom code
         if col.kind in NUMERIC_KINDS and pd.api.types.is_float_dtype(values):
             values = values.round(decimals(col))
         out[col.name] = values
     return out.reset_index(drop=True)
+
+
+def write_spec(spec: DatasetSpec, *, written: Path, path: Path) -> None:
+    """The released spec: the file as written (comments kept), or ``spec`` itself where it differs (classes
+    folded by ``prepare.merge_classes``): the release never lists a class its tables cannot hold."""
+    if load_spec(written) == spec:
+        shutil.copyfile(written, path)
+        return
+    header = f"{written.name} as the released tables follow it: without the classes folded by prepare.merge_classes."
+    path.write_text(spec_yaml(spec, header=header))
+
+
+def _unknown_categories(frame: pd.DataFrame, column: ColumnSpec) -> list[str]:
+    values = frame[column.name].dropna()
+    return sorted(set(values[~values.isin(column.categories or ())].astype(str)))
 
 
 def released_narratives(path: Path, *, model: str) -> pd.DataFrame:
@@ -317,7 +343,7 @@ def run(
     with atomic_dir(out_dir) as tmp:
         for rel, df in tables.items():
             write_parquet_atomic(df, tmp / rel)
-        shutil.copyfile(inputs.spec_path, tmp / "dataset_spec.yaml")
+        write_spec(spec, written=inputs.spec_path, path=tmp / "dataset_spec.yaml")
         write_json_atomic(card, tmp / "privacy.json")
         (tmp / "PRIVACY.md").write_text(render_card(card))
     if not card["differentially_private"]:

@@ -22,6 +22,7 @@ _COLUMNS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("privacy", "exact_match_rate", "exact match ↓", "{:.4f}", False),
     ("narrative", "faithfulness_rate", "faithful ↑", "{:.3f}", True),
     ("narrative", "draft_faithfulness_rate", "faithful drafts ↑", "{:.3f}", True),
+    ("narrative", "unsupported_rate", "unsupported ↓", "{:.3f}", False),
     ("narrative", "distinct_2", "distinct-2 ↑", "{:.3f}", True),
     ("narrative", "text_tstr_macro_f1", "text TSTR F1 ↑", "{:.3f}", True),
 )

@@ -6,6 +6,10 @@
   the dataset's hand-labelled notes
   (``metrics/checker/<dataset>.json``, see docs/narratives.md), so a reader knows how many
   contradictions the faithfulness rate cannot see.
+- ``unsupported_rate`` (share of notes stating a number, date, time or code their row does not
+  hold, minimise) and ``loop_rate`` (share of notes repeating a phrase over and over, minimise):
+  from the narrate stage, or counted from the narratives file's ``unsupported`` and ``loop``
+  columns without its metrics.
 
 - ``distinct_n``: distinct-n, the number of distinct word n-grams over the number of
   n-grams in a corpus (0..1, higher = more varied wording). It falls as a corpus grows,
@@ -145,15 +149,21 @@ def text_discriminator_auc(
 
 
 def _faithfulness(narratives: pd.DataFrame, narrate_metrics: dict[str, Any] | None) -> dict[str, float]:
-    """Faithfulness figures of the narrate stage; without its metrics file, the file's mean score."""
+    """Faithfulness figures of the narrate stage; without its metrics file, the file's own columns."""
     if narrate_metrics is not None:
-        keys = ("faithfulness_rate", "core_faithful_rate", "draft_faithfulness_rate")
+        keys = ("faithfulness_rate", "core_faithful_rate", "draft_faithfulness_rate", "unsupported_rate", "loop_rate")
         return {k: float(v) for k in keys if isinstance(v := narrate_metrics.get(k), int | float)}
+    out: dict[str, float] = {}
     if "faithfulness" in narratives.columns:
         mean = pd.to_numeric(narratives["faithfulness"].astype("float64")).mean()
         if not np.isnan(mean):
-            return {"faithfulness_rate": float(mean)}
-    return {}
+            out["faithfulness_rate"] = float(mean)
+    if "unsupported" in narratives.columns and "loop" in narratives.columns:
+        checked = narratives["unsupported"].map(lambda v: v is not None)
+        if checked.any():
+            out["unsupported_rate"] = float(narratives["unsupported"][checked].map(len).gt(0).mean())
+            out["loop_rate"] = float(narratives["loop"][checked].map(bool).mean())
+    return out
 
 
 def _checker_quality(checker_metrics: dict[str, Any] | None) -> dict[str, float]:

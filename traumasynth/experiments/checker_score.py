@@ -13,6 +13,14 @@ never reported. The figures are written to ``metrics/checker/<dataset>.json`` an
 ``evaluate`` beside the faithfulness rate (which counts only what the checker catches); those of
 the checker made from the spec (``spec_lexicon``) to ``metrics/checker/<dataset>_spec.json``.
 Any labelled file plugs in: ``python tools/score_checker.py --labels <file> --dataset <name>``.
+
+The unsupported-statement and loop checks (``checking.unsupported``, ``checking.loops``) are
+judged per note on a set labelled with ``unsupported`` and ``loop`` (``tests/data/statement_labels/``):
+
+- ``recall`` = flagged notes among those labelled unsupported (0..1, maximise);
+- ``false_positive_rate`` = flagged notes among those labelled clean (0..1, minimise);
+
+and the same two for loops; ``recall_by_kind`` per kind of planted error.
 """
 
 from __future__ import annotations
@@ -24,12 +32,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from traumasynth.core import layout
 from traumasynth.core.errors import DataError
 from traumasynth.narrate.checking.factcheck import check_narrative
 from traumasynth.narrate.checking.facts import Lexicon, load_lexicon
 from traumasynth.narrate.checking.spec_lexicon import spec_lexicon
+from traumasynth.narrate.checking.unsupported import SupportRules
 from traumasynth.spec import DatasetSpec
+from traumasynth.spec.ids import NARRATIVE_ID, row_ids
 
 
 @dataclass(frozen=True)
@@ -203,4 +215,140 @@ def score_hand_and_spec(
     if hand is not None:
         out["hand"] = score_checker(notes=notes, lexicon=hand, label_lexicon=hand)
     out["spec"] = score_checker(notes=notes, lexicon=made, label_lexicon=hand if hand is not None else made)
+    return out
+
+
+@dataclass(frozen=True)
+class StatementNote:
+    """One note of a statement-labelled set: its row, text, kind, and whether it is unsupported or loops."""
+
+    id: str
+    kind: str
+    row: Mapping[str, Any]
+    narrative: str
+    unsupported: bool
+    loop: bool
+
+
+def load_statement_labels(path: Path) -> list[StatementNote]:
+    """Read a set labelled for unsupported statements (JSON lines: ``id``, ``kind``, ``row``, ``narrative``,
+    ``unsupported``, ``loop``).
+
+    Raises:
+        DataError: a line is not valid JSON or lacks one of those keys.
+    """
+    notes: list[StatementNote] = []
+    problems: list[str] = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            notes.append(
+                StatementNote(
+                    id=str(item["id"]), kind=str(item["kind"]), row=dict(item["row"]), narrative=str(item["narrative"]),
+                    unsupported=bool(item["unsupported"]), loop=bool(item["loop"]),
+                )
+            )  # fmt: skip
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            problems.append(f"line {n}: {exc!r}")
+    if problems:
+        raise DataError(f"The labelled set {path} has {len(problems)} bad lines ({'; '.join(problems[:5])}). Fix them.")
+    return notes
+
+
+@dataclass(frozen=True)
+class FlagScore:
+    """Notes flagged and not, against a yes/no label."""
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @property
+    def recall(self) -> float | None:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
+
+    @property
+    def false_positive_rate(self) -> float | None:
+        return self.fp / (self.fp + self.tn) if self.fp + self.tn else None
+
+
+@dataclass(frozen=True)
+class StatementScore:
+    """The unsupported check and the loop check against a labelled set."""
+
+    items: int
+    unsupported: FlagScore
+    loop: FlagScore
+    recall_by_kind: dict[str, float]
+    misses: tuple[str, ...]  # ids labelled unsupported or looping and not flagged
+    false_alarms: tuple[str, ...]  # ids flagged and labelled clean
+
+    def to_json(self) -> dict[str, Any]:
+        """The figures, rounded to 4 places."""
+
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 4)
+
+        return {
+            "items": self.items,
+            "unsupported_recall": r(self.unsupported.recall),
+            "unsupported_false_positive_rate": r(self.unsupported.false_positive_rate),
+            "loop_recall": r(self.loop.recall),
+            "loop_false_positive_rate": r(self.loop.false_positive_rate),
+            "recall_by_kind": {k: round(v, 4) for k, v in sorted(self.recall_by_kind.items())},
+            "misses": list(self.misses),
+            "false_alarms": list(self.false_alarms),
+        }
+
+
+def _flags(pairs: list[tuple[bool, bool]]) -> FlagScore:
+    """``pairs`` of (labelled, flagged)."""
+    return FlagScore(
+        tp=sum(a and b for a, b in pairs), fp=sum(b and not a for a, b in pairs),
+        fn=sum(a and not b for a, b in pairs), tn=sum(not a and not b for a, b in pairs),
+    )  # fmt: skip
+
+
+def score_statements(*, notes: Iterable[StatementNote], rules: SupportRules) -> StatementScore:
+    """Run the unsupported and loop checks on every labelled note and count them against the labels."""
+    said: list[tuple[bool, bool]] = []
+    looped: list[tuple[bool, bool]] = []
+    by_kind: dict[str, list[bool]] = {}
+    misses: list[str] = []
+    alarms: list[str] = []
+    for note in notes:
+        check = rules.check(narrative=note.narrative, row=note.row)
+        flagged, loop = bool(check.unsupported), check.loop is not None
+        said.append((note.unsupported, flagged))
+        looped.append((note.loop, loop))
+        if note.unsupported or note.loop:
+            by_kind.setdefault(note.kind, []).append(flagged if note.unsupported else loop)
+        if (note.unsupported and not flagged) or (note.loop and not loop):
+            misses.append(note.id)
+        if (flagged and not note.unsupported) or (loop and not note.loop):
+            alarms.append(note.id)
+    return StatementScore(
+        items=len(said), unsupported=_flags(said), loop=_flags(looped),
+        recall_by_kind={k: sum(v) / len(v) for k, v in by_kind.items()}, misses=tuple(misses),
+        false_alarms=tuple(alarms),
+    )  # fmt: skip
+
+
+def unsupported_on_narratives(
+    *, narratives: pd.DataFrame, synthetic: pd.DataFrame, spec: DatasetSpec
+) -> list[tuple[str, str, tuple[str, ...], str | None]]:
+    """The unsupported check and the loop check run on a narration output against its synthetic rows.
+
+    Returns:
+        (row id, note, unsupported statements, loop) per narrative, in file order.
+    """
+    rules = SupportRules.from_spec(spec)
+    rows = synthetic.assign(_id=row_ids(synthetic, spec)).set_index("_id")
+    out = []
+    for row_id, text in zip(narratives[NARRATIVE_ID].astype(str), narratives["narrative"].astype(str), strict=True):
+        check = rules.check(narrative=text, row=rows.loc[row_id].to_dict())
+        out.append((row_id, text, check.unsupported, check.loop))
     return out

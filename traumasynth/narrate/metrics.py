@@ -13,7 +13,13 @@ Directions and ranges:
 - ``draft_faithfulness_rate``: share of kept narratives that contradicted nothing *as generated*,
   before repair (0..1, maximise): the model's own faithfulness;
 - ``repaired_rate``: share of kept narratives with clauses cut by the repair (0..1, minimise);
-  ``mean_clauses_cut`` per narrative.
+  ``mean_clauses_cut`` per narrative;
+- ``unsupported_rate``: share of checked narratives stating at least one number, date, clock time
+  or code their row does not hold (``checking.unsupported``; 0..1, minimise), with
+  ``unsupported_by_kind`` (statements per column, or ``number``/``date``/``time``/``code`` when
+  no column is named);
+- ``loop_rate``: share of checked narratives that repeat a phrase over and over
+  (``checking.loops``; 0..1, minimise).
 
 The checker reads both the drafts and the repaired notes, so ``faithfulness_rate`` after repair
 is bounded by what the checker sees: its recall on the labelled set (``metrics/checker/``) says
@@ -30,6 +36,21 @@ import pandas as pd
 
 def _rate(num: float, den: float) -> float | None:
     return round(num / den, 6) if den else None
+
+
+def _statement_metrics(frame: pd.DataFrame) -> dict[str, Any]:
+    """``unsupported_rate``, ``loop_rate`` and ``unsupported_by_kind`` of the notes whose statements were checked."""
+    if "unsupported" not in frame.columns:  # a file written before the check existed
+        return {"unsupported_rate": None, "loop_rate": None, "unsupported_by_kind": {}}
+    checked = frame["unsupported"].map(lambda v: v is not None)
+    said = frame["unsupported"][checked]
+    loops = frame["loop"][checked].map(lambda v: bool(v))
+    kinds = Counter(s.split(":", 1)[0] for statements in said for s in statements)
+    return {
+        "unsupported_rate": _rate(float(said.map(len).gt(0).sum()), float(checked.sum())),
+        "loop_rate": _rate(float(loops.sum()), float(checked.sum())),
+        "unsupported_by_kind": dict(sorted(kinds.items())),
+    }
 
 
 def narration_metrics(frame: pd.DataFrame, *, backend: str, model_file: str, extra: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +87,7 @@ def narration_metrics(frame: pd.DataFrame, *, backend: str, model_file: str, ext
         ),
         "repaired_rate": _rate(float(((frame["clauses_cut"] > 0) & checked).sum()), float(checked.sum())),
         "mean_clauses_cut": round(float(frame["clauses_cut"][checked].mean()), 4) if checked.any() else None,
+        **_statement_metrics(frame),
         "backend": backend,
         "model": model_file,
         "model_sha256": str(frame["model_sha256"].iloc[0]) if n else None,

@@ -12,6 +12,7 @@ import pandas as pd
 from traumasynth.core import layout
 from traumasynth.core.errors import DataError
 from traumasynth.core.io import write_json_atomic, write_parquet_atomic
+from traumasynth.narrate.checking.unsupported import SupportRules
 from traumasynth.narrate.generation.backend import NarratorBackend
 from traumasynth.narrate.generation.in_process import LlamaCppBackend
 from traumasynth.narrate.generation.modelfile import model_sha256, resolve_model_path
@@ -189,8 +190,9 @@ def _narrate_rows(
     opened = open_backend(params=params, seed=seed)
     try:
         job = NarrationJob(
-            params=params, seed=seed, template=template, lexicon=lexicon, model_sha256=opened.model_sha256
-        )
+            params=params, seed=seed, template=template, lexicon=lexicon, model_sha256=opened.model_sha256,
+            statements=SupportRules.from_spec(spec),
+        )  # fmt: skip
         frame = run_narration(
             rows=rows,
             row_ids=ids,

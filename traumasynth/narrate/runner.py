@@ -33,6 +33,7 @@ from traumasynth.core.io import write_json_atomic, write_parquet_atomic
 from traumasynth.narrate.checking.factcheck import FactCheck, check_narrative
 from traumasynth.narrate.checking.facts import Lexicon
 from traumasynth.narrate.checking.repair import Repaired, repair_narrative
+from traumasynth.narrate.checking.unsupported import StatementCheck, SupportRules
 from traumasynth.narrate.generation.backend import Generation, NarratorBackend, Request, Sampling
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.prompts.spec_prompt import SpecPrompt
@@ -54,6 +55,8 @@ OUTPUT_DTYPES: dict[str, str] = {
     "facts_agreed": "int64",
     "draft_contradictions": "int64",
     "clauses_cut": "int64",
+    "unsupported": "object",
+    "loop": "object",
     "n_candidates": "int64",
     "model_sha256": "object",
     "prompt_version": "object",
@@ -79,6 +82,7 @@ class NarrationJob:
         template: the loaded prompt version, or the prompt made from the spec.
         lexicon: the dataset's fact vocabulary (None: no fact check).
         model_sha256: sha256 of the GGUF file (or ``server:<model id>``).
+        statements: the spec's rules for unsupported statements and loops (None: not checked).
     """
 
     params: NarrateParams
@@ -86,6 +90,7 @@ class NarrationJob:
     template: PromptTemplate | SpecPrompt
     lexicon: Lexicon | None
     model_sha256: str
+    statements: SupportRules | None = None
 
     def fingerprint(self, rows: pd.DataFrame) -> dict[str, Any]:
         """What shards made by this job are valid for."""
@@ -96,6 +101,7 @@ class NarrationJob:
             "prompt_version": self.template.version,
             "prompt_sha256": self.template.sha256,
             "lexicon_sha256": hashlib.sha256(lexicon.encode()).hexdigest(),
+            "statements_sha256": hashlib.sha256(repr(self.statements).encode()).hexdigest(),
             "seed": self.seed,
             "generation": self.params.generation_settings(),
             "rows_sha256": rows_hash,
@@ -120,8 +126,15 @@ def _continued(opening: str, text: str) -> str:
     return _clean(opening + glue + text)
 
 
-def _good_enough(check: FactCheck | None) -> bool:
-    return check is None or (not check.contradictions and not check.omissions)
+def _good_enough(check: FactCheck | None, statements: StatementCheck | None) -> bool:
+    clean = statements is None or not statements.problems
+    return check is None or (not check.contradictions and not check.omissions and clean)
+
+
+def _rank(check: FactCheck, statements: StatementCheck | None) -> tuple[int, int, float]:
+    """``FactCheck.rank`` with unsupported statements and a loop counted as contradictions."""
+    contradictions, omissions, score = check.rank()
+    return (contradictions + (statements.problems if statements else 0), omissions, score)
 
 
 def _checked(text: str, row: dict[str, Any], job: NarrationJob) -> Repaired | None:
@@ -145,7 +158,7 @@ def _narrate_batch(
     """
     p = job.params
     prompts = [job.template.render(r, prompt_format=p.prompt_format) for r in rows]
-    best: list[tuple[str, Repaired | None, int] | None] = [None] * len(rows)
+    best: list[tuple[str, Repaired | None, int, StatementCheck | None] | None] = [None] * len(rows)
     tried = [0] * len(rows)
     tokens = [0] * len(rows)
 
@@ -155,12 +168,16 @@ def _narrate_batch(
         tried[i] += 1
         tokens[i] += gen.completion_tokens
         result = _checked(text, rows[i], job)
+        note = result.text if result is not None else text
+        said = job.statements.check(narrative=note, row=rows[i]) if job.statements is not None else None
         current = best[i]
         if current is None or (
-            result is not None and current[1] is not None and result.check.rank() < current[1].check.rank()
+            result is not None
+            and current[1] is not None
+            and _rank(result.check, said) < _rank(current[1].check, current[3])
         ):
-            best[i] = current = (result.text if result is not None else text, result, seed)
-        if tried[i] >= p.n_candidates or _good_enough(_check_of(current[1])):
+            best[i] = current = (note, result, seed, said)
+        if tried[i] >= p.n_candidates or _good_enough(_check_of(current[1]), current[3]):
             return None
         return Request(prompts[i], candidate_seed(job.seed, ids[i], tried[i]))
 
@@ -170,7 +187,7 @@ def _narrate_batch(
     core = job.lexicon.core_facts if job.lexicon is not None else ()
     for i, kept in enumerate(best):
         assert kept is not None  # n_candidates >= 1, so every row got one round
-        text, result, seed = kept
+        text, result, seed, said = kept
         check = _check_of(result)
         out.append(
             {
@@ -183,6 +200,8 @@ def _narrate_batch(
                 "facts_agreed": len(check.agreed) if check else 0,
                 "draft_contradictions": result.draft_contradictions if result else 0,
                 "clauses_cut": result.clauses_cut if result else 0,
+                "unsupported": list(said.unsupported) if said else None,
+                "loop": (said.loop or "") if said else None,
                 "n_candidates": tried[i],
                 "model_sha256": job.model_sha256,
                 "prompt_version": job.template.version,

@@ -35,6 +35,20 @@ def _is_date_format(fmt: str) -> bool:
     return "%" in fmt
 
 
+class CodedLimit(BaseModel):
+    """A limit past which the source records no exact value: ``{value: 90, label: ">89"}``.
+
+    Attributes:
+        value: the number the source writes for every value at or past the limit (90: "90 or older").
+        label: optional text the source writes instead (``">89"``, ``"90+"``), read as ``value``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    value: float
+    label: str | None = Field(default=None, min_length=1)
+
+
 class ColumnSpec(BaseModel):
     """One column of a dataset.
 
@@ -57,6 +71,11 @@ class ColumnSpec(BaseModel):
             (the precision of the measurement: ``1`` for a temperature in °C). Default: 0 for an
             ``integer`` column, 1 otherwise. Presentation only (the data the custodian keeps, and
             what the models learn, are not rounded): not hashed.
+        top_code: optional, for a numeric column the source top-codes (ages over 89 written as 90 or
+            ``">89"``): ``{value: 90, label: ">89"}``. ``prepare`` reads the label, and any value past
+            ``value``, as ``value``; ``release/`` writes every synthetic value past it as ``value``, so no
+            released value is more precise than the source. How a file is read and written: not hashed.
+        bottom_code: the same at the low end (``{value: 1, label: "<1"}``: values of 1 or less).
         parts: for a datetime column, the parts a model sees (``year``, ``month``,
             ``weekday``, ``hour``, ``dayofyear``).
         source: where the ``table`` reader finds the column when its header is not ``name``:
@@ -97,6 +116,8 @@ class ColumnSpec(BaseModel):
     bounds: tuple[float, float] | tuple[dt.date, dt.date] | None = None
     transform: Transform = "none"
     decimals: int | None = Field(default=None, ge=0, le=15)
+    top_code: CodedLimit | None = None
+    bottom_code: CodedLimit | None = None
     parts: tuple[DatetimePart, ...] | None = None
     source: str | None = Field(default=None, min_length=1)
     format: str | None = Field(default=None, min_length=1)
@@ -182,6 +203,22 @@ class ColumnSpec(BaseModel):
                 f"{where}: a {self.kind} column cannot be modelled; give it role `excluded`"
                 + (" or `narrative`" if self.kind == "text" else "")
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_codes(self) -> ColumnSpec:
+        where = f"column '{self.name}'"
+        codes = [(k, c) for k, c in (("top_code", self.top_code), ("bottom_code", self.bottom_code)) if c is not None]
+        if codes and self.kind not in NUMERIC_KINDS:
+            raise ValueError(f"{where}: `top_code` and `bottom_code` are only for numeric columns")
+        for key, code in codes:
+            low, high = self.numeric_bounds
+            if not low <= code.value <= high:
+                raise ValueError(f"{where}: `{key}.value` {code.value:g} lies outside the bounds [{low:g}, {high:g}]")
+            if self.kind == "integer" and code.value != int(code.value):
+                raise ValueError(f"{where}: `{key}.value` of an integer column must be a whole number")
+        if self.top_code and self.bottom_code and not self.bottom_code.value < self.top_code.value:
+            raise ValueError(f"{where}: `bottom_code.value` must be below `top_code.value`")
         return self
 
     @property

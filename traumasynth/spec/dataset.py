@@ -177,7 +177,9 @@ class DatasetSpec(BaseModel):
         ``constraints`` (clinical rules change which sampled rows are kept, not what a model encodes;
         a spec without them hashes as before), and the wording fields ``aliases``, ``labels``,
         ``compatible``, ``context``, ``read_after`` and ``several`` (how notes name a column or a category: a
-        model need not be retrained for a wording change), and ``decimals`` (how ``release/`` rounds a value).
+        model need not be retrained for a wording change), and ``decimals`` (how ``release/`` rounds a value), and
+        ``top_code``/``bottom_code`` (how a coded value is read and released; the rows read change, so the
+        models retrain on the data anyway).
         """
         dumped = self.model_dump(mode="json", exclude=_NOT_HASHED)
         canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
@@ -200,6 +202,8 @@ _NOT_HASHED: Final[dict[str, Any]] = {
             "read_after",
             "several",
             "decimals",
+            "top_code",
+            "bottom_code",
         }
     },
 }

@@ -102,3 +102,10 @@ def load_spec(path: str | Path) -> DatasetSpec:
     except ValidationError as exc:
         lines = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise SpecError(f"Dataset specification {path} is invalid:\n  - " + "\n  - ".join(lines)) from exc
+
+
+def spec_yaml(spec: DatasetSpec, *, header: str = "") -> str:
+    """``spec`` as YAML that ``load_spec`` reads back to an equal spec (defaults left out; ``header`` as comments)."""
+    dumped = spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    comments = "".join(f"# {line}\n" for line in header.splitlines())
+    return comments + yaml.safe_dump(dumped, sort_keys=False, allow_unicode=True, width=110)

@@ -22,6 +22,7 @@ from pandera.errors import SchemaErrors
 
 from traumasynth.core.errors import SchemaError
 from traumasynth.spec import ColumnSpec, DatasetSpec
+from traumasynth.spec.coded import read_coded
 
 _EXAMPLES = 5
 _UNLISTED_SHOWN = 10
@@ -215,7 +216,7 @@ def _coerce(df: pd.DataFrame, spec: DatasetSpec) -> tuple[pd.DataFrame, list[str
     for col in spec.columns:
         if col.name not in df.columns:
             continue  # reported by the schema as a missing column, with the rest
-        values, bad = _coerce_column(df[col.name], col)
+        values, bad = _coerce_column(read_coded(df[col.name], col), col)  # a top-code's label is no type error
         if bad.any():
             wrong[col.name] = bad
             bad_rows = df.index[bad].tolist()

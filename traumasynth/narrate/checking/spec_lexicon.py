@@ -97,7 +97,7 @@ def _in_context(column: ColumnSpec, pattern: str) -> str:
     return rf"{context}(?:[^\w.,;:]+[\w'-]+){{0,{_CONTEXT_GAP}}}?[^\w.,;:]+{pattern}"
 
 
-def _column_terms(column: ColumnSpec) -> list[str]:
+def column_terms(column: ColumnSpec) -> list[str]:
     """How a note names a column: aliases, name, description head phrase, name without a generic tail."""
     terms = [*column.aliases, name_words(column)]
     head = head_phrase(column)
@@ -130,7 +130,7 @@ def _age_rule(column: ColumnSpec) -> FactRule:
 
 
 def _number_rule(column: ColumnSpec, unique_unit: bool) -> FactRule:
-    terms = alternation(phrase_regex(t, inflect=False) or re.escape(t) for t in _column_terms(column))
+    terms = alternation(phrase_regex(t, inflect=False) or re.escape(t) for t in column_terms(column))
     tails = "|".join(sorted(GENERIC_TAILS))
     patterns = [
         rf"{terms}(?:\s+(?:{tails}|cat\.?))?(?:\s+(?:of|is|was|=))?\s*[:=]?\s*{_NUMBER}"
@@ -171,7 +171,7 @@ def _sex_rules(column: ColumnSpec) -> list[FactRule]:
 
 
 def _yes_no_rule(column: ColumnSpec, sorted_: dict[str, list[str]], *, core: bool) -> FactRule:
-    words = [t for t in _column_terms(column) if t not in _STOP]
+    words = [t for t in column_terms(column) if t not in _STOP]
     words += [w for w in split_words(name_words(column)) if w not in _STOP and len(w) >= 4]
     said = [p for w in dict.fromkeys(words) if (p := phrase_regex(w)) is not None]
     cues: dict[str, tuple[str, ...]] = {}
@@ -247,7 +247,7 @@ def _category_rule(
                 if w not in _STOP and len(w) >= 4 and w.isalpha() and word_owners[stem_of(w)] == {(column.name, cat)}:
                     patterns.append(_in_context(column, r"(?<!\w)" + inflected(w)))
         if text in _NONE_VALUES:
-            subject = alternation(phrase_regex(t) or re.escape(t) for t in _column_terms(column))
+            subject = alternation(phrase_regex(t) or re.escape(t) for t in column_terms(column))
             patterns.append(rf"\b(?:no|nil|without)\s+{subject}")
         cues[cat] = tuple(dict.fromkeys(patterns))
         if _is_unknown(text):
