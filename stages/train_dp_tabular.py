@@ -10,6 +10,7 @@ import typer
 
 from traumasynth.cli import PARAMS_FILE, DatasetsDirOption, ModelOption, ParamsOption, VerboseOption, open_stage
 from traumasynth.core import layout
+from traumasynth.privacy.checkpoint import LoopControl
 from traumasynth.training import TrainParams, run
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -32,6 +33,10 @@ def main(
         typer.Option(help="CSV (epoch, loss) of the training curve; default metrics/plots/loss_<model>.csv."),
     ] = None,
     datasets_dir: DatasetsDirOption = layout.DATASETS,
+    checkpoint_dir: Annotated[
+        Path,
+        typer.Option(help="Folder of the resumable state of a training in progress (an interrupted run continues)."),
+    ] = layout.TRAIN_CHECKPOINTS,
     max_steps: Annotated[
         int | None,
         typer.Option(
@@ -54,7 +59,7 @@ def main(
             out_dir=out_dir or layout.model_dir(model),
             metrics_path=metrics or layout.stage_metrics("train", model),
             loss_curve_path=loss_curve or layout.loss_curve(model),
-            max_steps=max_steps,
+            control=LoopControl(max_steps=max_steps, checkpoint=layout.train_checkpoint(model, checkpoint_dir)),
         )
     # A closed-form fit (marginals) takes no gradient steps and has no loss.
     fit = f"{result.steps} steps, final loss {result.final_loss:.4f}" if result.steps is not None else "closed form"

@@ -42,7 +42,8 @@ def test_only_the_rows_narration_and_models_change(bench: ModuleType) -> None:
     params = bench.bench_params(base, rows=1_000_000, models=["vae", "ddpm", "marginals"])
     assert params["prepare"]["n_rows"] == 1_000_000 and params["narrate"]["n_rows"] == 0
     assert params["base"]["models"] == ["vae", "ddpm", "marginals"]
-    for section in ("train_dp_tabular", "sample", "evaluate"):
+    assert params["evaluate"] == base["evaluate"] | {"require_narratives": False}
+    for section in ("train_dp_tabular", "sample", "baselines"):
         assert params[section] == base[section]  # the defaults, untouched
     assert base["prepare"]["n_rows"] != 1_000_000  # the project's params are not modified
 

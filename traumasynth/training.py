@@ -21,6 +21,7 @@ from traumasynth.core.errors import DataError, ParamsError
 from traumasynth.core.io import write_json_atomic, write_text_atomic
 from traumasynth.core.params import FrozenParams
 from traumasynth.models import Synthesizer, get_synthesizer
+from traumasynth.privacy.checkpoint import LoopControl
 from traumasynth.privacy.dp import TrainResult
 from traumasynth.privacy.inputs import resolve_device
 from traumasynth.privacy.keys import release_seed
@@ -72,14 +73,20 @@ def release_settings(params: TrainParams, model: str) -> dict[str, Any]:
 
 
 def train_synthesizer(
-    *, model: str, data: pd.DataFrame, spec: DatasetSpec, params: TrainParams, seed: int, max_steps: int | None = None
+    *,
+    model: str,
+    data: pd.DataFrame,
+    spec: DatasetSpec,
+    params: TrainParams,
+    seed: int,
+    control: LoopControl | None = None,
 ) -> tuple[Synthesizer, TrainResult]:
     """Build the synthesizer ``model`` from its params sub-section and train it on ``data``.
 
     ``seed`` is ``base.seed``: under DP the model draws from :func:`traumasynth.privacy.keys.release_seed`
     of it, the model's name, ``data`` and ``params``, so that every different release draws fresh
-    noise and the models of one run draw independent noise. ``max_steps`` stops DP-SGD early
-    (the scaling benchmark times a fixed number of steps).
+    noise and the models of one run draw independent noise. ``control`` stops DP-SGD early (the
+    scaling benchmark times a fixed number of steps) or keeps a checkpoint to resume from.
 
     Raises:
         ParamsError: unknown model or invalid parameters, ``cuda`` without a GPU.
@@ -93,7 +100,7 @@ def train_synthesizer(
     # A non-private reference run has no noise to keep fresh: it keeps base.seed.
     if params.epsilon is not None:
         seed = release_seed(seed=seed, model=model, rows=data, settings=release_settings(params, model))
-    result = synth.fit(data, params=params, device=device, seed=seed, max_steps=max_steps)
+    result = synth.fit(data, params=params, device=device, seed=seed, control=control)
     return synth, result
 
 
@@ -116,11 +123,13 @@ def run(
     out_dir: Path,
     metrics_path: Path,
     loss_curve_path: Path,
-    max_steps: int | None = None,
+    control: LoopControl | None = None,
 ) -> TrainResult:
     """Train ``model`` on the prepared split and write its folder, metrics and loss curve.
 
-    Nothing is written unless training succeeds; each output is written atomically.
+    Nothing is written unless training succeeds; each output is written atomically. With
+    ``control.checkpoint`` a long DP-SGD run saves its state at epoch ends, and a rerun after an
+    interruption continues from there (``traumasynth.privacy.checkpoint``).
 
     Raises:
         DataError: the training split is missing or unreadable.
@@ -133,7 +142,7 @@ def run(
     except (OSError, ValueError) as exc:
         raise DataError(f"Cannot read {train_path}: {exc}. Rerun the prepare stage.") from exc
     get_synthesizer(model)  # fail on an unknown name before reading anything else
-    synth, result = train_synthesizer(model=model, data=data, spec=spec, params=params, seed=seed, max_steps=max_steps)
+    synth, result = train_synthesizer(model=model, data=data, spec=spec, params=params, seed=seed, control=control)
     synth.save(out_dir)
     write_json_atomic({"model": model, **result.to_metrics()}, metrics_path)
     write_text_atomic(loss_curve_csv(result), loss_curve_path)

@@ -9,9 +9,11 @@ from torch.utils.data import TensorDataset
 
 from traumasynth.core.errors import ParamsError, PrivacyBudgetError, TrainingError
 from traumasynth.core.params import load_section
-from traumasynth.privacy.dp import DPTask, train_dp
+from traumasynth.privacy.checkpoint import LoopControl
+from traumasynth.privacy.dp import train_dp
 from traumasynth.privacy.inputs import check_privacy_inputs, resolve_device
 from traumasynth.privacy.plan import SGDShape, plan_budget
+from traumasynth.privacy.task import DPTask
 from traumasynth.training import TrainParams
 
 
@@ -116,7 +118,7 @@ def test_max_steps_stops_early_and_says_so():
     task, data = regression_task()
     result = train_dp(
         task=task, dataset=data, params=params(), device=torch.device("cpu"), seed=1, noise_multiplier=1.0,
-        max_steps=5,
+        control=LoopControl(max_steps=5),
     )  # fmt: skip
     assert result.steps == 5 and result.step_limit == 5
     assert result.sgd_seconds > 0 and result.to_metrics()["step_limit"] == 5

@@ -71,7 +71,8 @@ def test_dp_sgd_noise_and_batches_follow_the_key(tmp_path, monkeypatch):
     from torch import nn
     from torch.utils.data import TensorDataset
 
-    from traumasynth.privacy.dp import DPTask, train_dp
+    from traumasynth.privacy.dp import train_dp
+    from traumasynth.privacy.task import DPTask
 
     class MSE(nn.Module):
         reduction = "mean"

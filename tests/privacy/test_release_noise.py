@@ -27,7 +27,8 @@ from typer.testing import CliRunner
 
 from tests.conftest import load_stage
 from tests.privacy.test_dp import PerExampleMSE
-from traumasynth.privacy.dp import DPTask, train_dp
+from traumasynth.privacy.dp import train_dp
+from traumasynth.privacy.task import DPTask
 from traumasynth.spec import DatasetSpec
 from traumasynth.training import TrainParams
 from traumasynth.training import run as run_training

@@ -19,6 +19,8 @@ PREPARED = Path("data/prepared")
 SYNTHETIC = Path("data/synthetic")
 NARRATIVES = Path("data/narratives")
 NARRATE_SHARDS = Path("data/interim/narrate_shards")
+#: Resumable DP-SGD state of a training in progress, ``<model>.pt`` (removed when training ends).
+TRAIN_CHECKPOINTS = Path("data/interim/train_checkpoints")
 EVALUATION = Path("data/evaluation")
 MODELS = Path("models")
 METRICS = Path("metrics")
@@ -67,6 +69,11 @@ def narratives(model: str, folder: Path = NARRATIVES) -> Path:
 def stage_metrics(stage: str, model: str, folder: Path = METRICS) -> Path:
     """A stage's metrics for one model: ``metrics/<stage>_<model>.json``."""
     return folder / f"{stage}_{model}.json"
+
+
+def train_checkpoint(model: str, folder: Path = TRAIN_CHECKPOINTS) -> Path:
+    """A training's resumable state: ``data/interim/train_checkpoints/<model>.pt``."""
+    return folder / f"{model}.pt"
 
 
 def loss_curve(model: str, folder: Path = PLOTS) -> Path:

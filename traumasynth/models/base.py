@@ -33,6 +33,7 @@ from traumasynth.core.errors import DataError, ModelMismatchError, NotFittedErro
 from traumasynth.core.io import atomic_dir, read_json_object
 from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.table import EncodedTable, TableEncoder
+from traumasynth.privacy.checkpoint import LoopControl
 from traumasynth.privacy.dp import TrainResult
 from traumasynth.privacy.settings import DPSettings
 from traumasynth.spec import DatasetSpec
@@ -75,9 +76,15 @@ class Synthesizer(ABC):
 
     @abstractmethod
     def _fit(
-        self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int, max_steps: int | None = None
+        self,
+        enc: EncodedTable,
+        *,
+        params: DPSettings,
+        device: torch.device,
+        seed: int,
+        control: LoopControl | None = None,
     ) -> TrainResult:
-        """Train ``self.network`` on the encoded rows (``max_steps``: stop DP-SGD early, benchmarks only)."""
+        """Train ``self.network`` on the encoded rows (``control``: early stop, checkpoint: ``privacy.checkpoint``)."""
 
     @abstractmethod
     def _sample_encoded(self, y: torch.Tensor, *, generator: torch.Generator) -> EncodedTable:
@@ -99,7 +106,7 @@ class Synthesizer(ABC):
         params: DPSettings,
         device: torch.device,
         seed: int = 0,
-        max_steps: int | None = None,
+        control: LoopControl | None = None,
     ) -> TrainResult:
         """Learn the modelled columns of ``data`` (a frame in the spec's form).
 
@@ -110,8 +117,9 @@ class Synthesizer(ABC):
             params: section ``train_dp_tabular``.
             device: where to train.
             seed: seeds initialisation, batches and noise.
-            max_steps: stop DP-SGD after this many steps (benchmarks: the model is then not the
-                planned release; its metrics say so in ``step_limit``).
+            control: stop DP-SGD early (benchmarks: the model is then not the planned release;
+                its metrics say so in ``step_limit``) or keep a checkpoint to resume from
+                (``traumasynth.privacy.checkpoint``).
 
         Raises:
             SchemaError: the frame does not match the spec.
@@ -129,7 +137,7 @@ class Synthesizer(ABC):
             )
         torch.manual_seed(seed)
         self.network = self._build_network()  # refit starts from scratch, deterministically
-        result = self._fit(enc, params=params, device=device, seed=seed, max_steps=max_steps)
+        result = self._fit(enc, params=params, device=device, seed=seed, control=control)
         self.network = self.network.to("cpu").eval()
         self.train_result = result
         self._fitted = True

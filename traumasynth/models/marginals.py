@@ -42,6 +42,7 @@ from traumasynth.encoding.grid import Grid, numeric_grids
 from traumasynth.encoding.table import EncodedTable
 from traumasynth.models.base import Synthesizer
 from traumasynth.models.postprocess import project_nonnegative, shrink_to_pooled
+from traumasynth.privacy.checkpoint import LoopControl
 from traumasynth.privacy.dp import TrainResult
 from traumasynth.privacy.inputs import check_privacy_inputs
 from traumasynth.privacy.keys import keyed_rng
@@ -259,7 +260,13 @@ class MarginalsSynthesizer(Synthesizer):
         return out, sigmas
 
     def _fit(
-        self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int, max_steps: int | None = None
+        self,
+        enc: EncodedTable,
+        *,
+        params: DPSettings,
+        device: torch.device,
+        seed: int,
+        control: LoopControl | None = None,
     ) -> TrainResult:
         start = time.perf_counter()
         n_rows = len(enc)

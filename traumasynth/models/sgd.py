@@ -44,11 +44,13 @@ from traumasynth.models.base import Synthesizer
 from traumasynth.models.codec import GridCodec
 from traumasynth.models.joint_prior import JointPrior, JointPriorConfig
 from traumasynth.models.marginals import MarginalsSynthesizer
-from traumasynth.privacy.dp import DPTask, TrainResult, train_dp
+from traumasynth.privacy.checkpoint import LoopControl
+from traumasynth.privacy.dp import TrainResult, train_dp
 from traumasynth.privacy.inputs import resolve_batch_size
 from traumasynth.privacy.keys import keyed_rng, keyed_seed
 from traumasynth.privacy.plan import BudgetPlan, SGDShape, plan_budget
 from traumasynth.privacy.settings import DPSettings
+from traumasynth.privacy.task import DPTask
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +179,13 @@ class DPSGDSynthesizer(Synthesizer):
         return (total / draws).numpy()
 
     def _fit(
-        self, enc: EncodedTable, *, params: DPSettings, device: torch.device, seed: int, max_steps: int | None = None
+        self,
+        enc: EncodedTable,
+        *,
+        params: DPSettings,
+        device: torch.device,
+        seed: int,
+        control: LoopControl | None = None,
     ) -> TrainResult:
         start = time.perf_counter()
         run = effective_params(params, self.config, n_rows=len(enc))
@@ -209,11 +217,16 @@ class DPSGDSynthesizer(Synthesizer):
             seed=seed,
             noise_multiplier=None if plan is None else plan.sgd_noise,
             desc=self.name,
-            max_steps=max_steps,
+            control=control,
         )
         if joint is not None:
             self._keep_from_prior(joint, seed=keyed_seed("joint prior rows after training", seed) if plan else seed + 1)
-        if max_steps is None and plan is not None and plan.sgd is not None and result.steps != plan.sgd.steps:
+        if (
+            (control is None or control.max_steps is None)
+            and plan is not None
+            and plan.sgd is not None
+            and result.steps != plan.sgd.steps
+        ):
             raise RuntimeError(  # pragma: no cover - the plan mirrors Opacus' loader
                 f"DP-SGD took {result.steps} steps, the budget plan {plan.sgd.steps}: the accounting would be wrong."
             )

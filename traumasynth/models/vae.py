@@ -35,7 +35,7 @@ from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.table import EncodedTable
 from traumasynth.models.joint_prior import JointPrior
 from traumasynth.models.sgd import DPSGDSynthesizer, SGDModelConfig, bank_picks
-from traumasynth.privacy.dp import Criterion, DPTask
+from traumasynth.privacy.task import Criterion, DPTask
 
 _LOG_SIGMA_MIN, _LOG_SIGMA_MAX = -5.0, 1.0
 _SAMPLE_CHUNK = 8192

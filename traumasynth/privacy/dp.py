@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import time
 import warnings
 from collections.abc import Callable
@@ -44,43 +43,17 @@ from opacus.validators import ModuleValidator
 from opacus.validators.errors import UnsupportedModuleError
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm.auto import tqdm
 
 from traumasynth.core.errors import PrivacyBudgetError, TrainingError
 from traumasynth.core.seed import seed_everything
+from traumasynth.privacy.checkpoint import LoopControl, checkpoint_key, remove_checkpoint
 from traumasynth.privacy.inputs import check_privacy_inputs, resolve_batch_size
 from traumasynth.privacy.keys import keyed_seed
 from traumasynth.privacy.settings import DPSettings
+from traumasynth.privacy.sgd_loop import SGDLoop, run_epochs
+from traumasynth.privacy.task import DPTask
 
 logger = logging.getLogger(__name__)
-
-
-#: Builds (inputs of the network, target of the criterion) from a batch of encoded rows.
-BatchBuilder = Callable[[tuple[torch.Tensor, ...], torch.Generator], tuple[tuple[torch.Tensor, ...], torch.Tensor]]
-
-
-class Criterion(nn.Module):
-    """A loss module whose ``reduction`` Opacus switches: ``"none"`` gives ``[B]``, ``"mean"`` the mean."""
-
-    reduction: str
-
-
-@dataclass(frozen=True)
-class DPTask:
-    """What a model gives the DP training loop.
-
-    Attributes:
-        module: the network; ``module(*inputs)`` returns one packed tensor ``[B, D]``.
-        criterion: ``criterion(output, target)``; must have a ``reduction`` attribute and
-            return a ``[B]`` per-example loss when it is ``"none"``, the mean when ``"mean"``.
-        make_batch: ``make_batch(batch, generator) -> (inputs, target)`` where ``batch`` is
-            a tuple of tensors of the training dataset (already on the device) and
-            ``generator`` a CPU ``torch.Generator`` for any per-batch noise.
-    """
-
-    module: nn.Module
-    criterion: Criterion
-    make_batch: BatchBuilder
 
 
 @dataclass(frozen=True)
@@ -176,10 +149,6 @@ def _validate_module(module: nn.Module) -> None:
         ) from exc
 
 
-def _batch_size_of(batch: tuple[torch.Tensor, ...]) -> int:
-    return int(batch[0].shape[0])
-
-
 def _understood_opacus_warnings(fn: Callable[..., TrainResult]) -> Callable[..., TrainResult]:
     """Run ``fn`` without the Opacus warnings we understand; any other warning still shows."""
 
@@ -197,17 +166,6 @@ def _understood_opacus_warnings(fn: Callable[..., TrainResult]) -> Callable[...,
     return wrapper
 
 
-@dataclass
-class _Loop:
-    """What one training run steps through: the (possibly private) module, optimizer, loss and batches."""
-
-    module: nn.Module
-    optimizer: torch.optim.Optimizer
-    loss_fn: Any
-    loader: DataLoader
-    engine: PrivacyEngine | None
-
-
 def make_private_loop(
     *,
     task: DPTask,
@@ -216,7 +174,7 @@ def make_private_loop(
     device: torch.device,
     seed: int,
     noise_multiplier: float | None,
-) -> _Loop:
+) -> SGDLoop:
     """The Opacus wiring: validated module, Adam, and (under DP) Poisson batches, clipping and keyed noise.
 
     Under DP every generator is keyed by the custodian's secret (``traumasynth.privacy.keys``):
@@ -235,7 +193,7 @@ def make_private_loop(
     loader = DataLoader(dataset, batch_size=params.batch_size, shuffle=True, generator=loader_gen)
     if not dp:
         logger.info("Training without differential privacy (train_dp_tabular.epsilon is null): a reference only.")
-        return _Loop(module, optimizer, criterion, loader, None)
+        return SGDLoop(module, optimizer, criterion, loader, None, {"batches": loader_gen})
     engine = _make_engine(params)
     noise_gen = (
         None if params.secure_mode else torch.Generator(device=device).manual_seed(keyed_seed("dp-sgd noise", seed))
@@ -262,69 +220,8 @@ def make_private_loop(
         params.accountant,
         params.grad_sample_mode,
     )
-    return _Loop(private_module, private_optimizer, loss_fn, private_loader, engine)
-
-
-def run_epochs(
-    *,
-    loop: _Loop,
-    task: DPTask,
-    params: DPSettings,
-    device: torch.device,
-    seed: int,
-    desc: str,
-    max_steps: int | None = None,
-) -> tuple[int, list[tuple[int, float]]]:
-    """Step through ``params.epochs`` epochs of ``loop``; returns the steps taken and the loss curve.
-
-    ``max_steps`` stops early (benchmarks time a fixed number of steps and extrapolate): the
-    result is then not the planned release. The progress bar counts steps, with their rate and
-    the time left.
-
-    Raises:
-        TrainingError: the loss became NaN or infinite.
-    """
-    dp = loop.engine is not None
-    batch_gen = torch.Generator().manual_seed(keyed_seed("dp-sgd model noise", seed) if dp else seed + 1)
-    steps = 0
-    curve: list[tuple[int, float]] = []
-    planned = params.epochs * len(loop.loader)  # expected steps: Poisson batches, len(loader) per epoch
-    total_steps = planned if max_steps is None else min(planned, max_steps)
-    bar = tqdm(total=total_steps, desc=desc, unit="step", leave=False, mininterval=2.0)
-    try:
-        for epoch in range(1, params.epochs + 1):
-            total, seen = 0.0, 0
-            for raw in loop.loader:
-                if max_steps is not None and steps >= max_steps:
-                    break
-                batch = tuple(t.to(device) for t in raw)
-                size = _batch_size_of(batch)
-                loop.optimizer.zero_grad(set_to_none=True)
-                steps += 1
-                bar.update(1)
-                if size == 0:
-                    # A Poisson draw can be empty: the DP optimizer still takes (and accounts) a noisy step.
-                    _empty_step(loop.optimizer, dp, ghost=params.grad_sample_mode == "ghost")
-                    continue
-                inputs, target = task.make_batch(batch, batch_gen)
-                loss = loop.loss_fn(loop.module(*inputs), target)  # module output: packed [B, D]
-                value = float(loss.item())
-                if not math.isfinite(value):
-                    raise TrainingError(
-                        f"The training loss became {value} at epoch {epoch}, step {steps}. Nothing was saved. "
-                        f"Lower train_dp_tabular.lr (now {params.lr:g}) or check the data for extreme values."
-                    )
-                loss.backward()
-                loop.optimizer.step()
-                total += value * size
-                seen += size
-            curve.append((epoch, total / max(seen, 1)))
-            bar.set_postfix(epoch=epoch, loss=f"{curve[-1][1]:.4f}")
-            if max_steps is not None and steps >= max_steps:
-                break
-    finally:
-        bar.close()
-    return steps, curve
+    generators = {"batches": loader_gen} | ({} if noise_gen is None else {"dp noise": noise_gen})
+    return SGDLoop(private_module, private_optimizer, loss_fn, private_loader, engine, generators)
 
 
 @_understood_opacus_warnings
@@ -337,7 +234,7 @@ def train_dp(
     seed: int,
     noise_multiplier: float | None,
     desc: str = "training",
-    max_steps: int | None = None,
+    control: LoopControl | None = None,
 ) -> TrainResult:
     """Train ``task.module`` in place with DP-SGD at ``noise_multiplier`` (without DP when it is None).
 
@@ -353,8 +250,9 @@ def train_dp(
         seed: the release's seed (``traumasynth.privacy.keys.release_seed``); under DP it reaches
             the batches, the model's noise and the DP noise only through the custodian's key.
         desc: label of the progress bar.
-        max_steps: stop after this many DP-SGD steps (benchmarks only: the run is then not the
-            planned release, and the result says so in ``step_limit``).
+        control: an early stop for benchmarks (``max_steps``: the run is then not the planned
+            release, and the result says so in ``step_limit``) and the checkpoint that lets an
+            interrupted run resume (``traumasynth.privacy.checkpoint``).
 
     Returns:
         The run's privacy and speed figures, with the ε read back from the accountant.
@@ -369,13 +267,18 @@ def train_dp(
     assert params.batch_size is not None  # resolve_batch_size filled it in
     check_privacy_inputs(epsilon=params.epsilon, delta=params.delta, n_rows=n_rows, batch_size=params.batch_size)
     dp = noise_multiplier is not None
+    control = control or LoopControl()
+    key = ""
+    if control.resumable:  # the starting weights, rows, settings and seed, before Opacus wraps anything
+        settings = f"{params.model_dump_json()}|{noise_multiplier!r}"
+        key = checkpoint_key(module=task.module, dataset=dataset, settings=settings, seed=seed, desc=desc)
     loop = make_private_loop(
         task=task, dataset=dataset, params=params, device=device, seed=seed, noise_multiplier=noise_multiplier
     )
     start, cpu_start = time.perf_counter(), time.process_time()
     try:
         steps, curve = run_epochs(
-            loop=loop, task=task, params=params, device=device, seed=seed, desc=desc, max_steps=max_steps
+            loop=loop, task=task, params=params, device=device, seed=seed, desc=desc, control=control, key=key
         )
     finally:
         close = getattr(loop.module, "_close", None) if loop.module is not task.module else None
@@ -384,6 +287,8 @@ def train_dp(
         task.criterion.reduction = "mean"
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
+    if control.resumable:
+        remove_checkpoint(control.checkpoint)  # finished: nothing to resume, and it holds the noise states
     task.module.eval()
     epsilon = float(loop.engine.get_epsilon(params.delta)) if loop.engine is not None else None
     if epsilon is not None:
@@ -408,21 +313,5 @@ def train_dp(
         loss_curve=curve,
         cpu_seconds=cpu_seconds,
         sgd_seconds=seconds,
-        step_limit=max_steps,
+        step_limit=control.max_steps,
     )
-
-
-def _empty_step(optimizer: torch.optim.Optimizer, dp: bool, ghost: bool) -> None:
-    """Account for an empty Poisson batch: noise-only update under DP, nothing otherwise."""
-    if not dp:
-        return
-    # No example, no gradient: Opacus adds pure noise, which is what the accountant assumes.
-    # The ghost-clipping optimizer reads `grad`, the hooks/functorch one `grad_sample`.
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            if p.requires_grad:
-                p.grad = torch.zeros_like(p)
-                if not ghost:
-                    p.grad_sample = torch.zeros((0, *p.shape), device=p.device, dtype=p.dtype)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)

@@ -30,7 +30,7 @@ from traumasynth.models.ddpm.multinomial import (
     sample_log_categorical,
 )
 from traumasynth.models.ddpm.schedule import DiffusionSchedule
-from traumasynth.privacy.dp import Criterion
+from traumasynth.privacy.task import Criterion
 
 Reduction = Literal["mean", "sum", "none"]
 

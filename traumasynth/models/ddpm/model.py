@@ -37,7 +37,7 @@ from traumasynth.models.ddpm.multinomial import (
 from traumasynth.models.ddpm.schedule import DiffusionSchedule, make_schedule, respaced_schedule
 from traumasynth.models.joint_prior import JointPrior
 from traumasynth.models.sgd import DPSGDSynthesizer, bank_picks
-from traumasynth.privacy.dp import DPTask
+from traumasynth.privacy.task import DPTask
 from traumasynth.spec import DatasetSpec
 
 logger = logging.getLogger(__name__)
