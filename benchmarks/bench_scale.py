@@ -14,6 +14,9 @@ the prior's release, saving) is measured, the loop's time per step is measured, 
 
     seconds = stage wall time - loop seconds + loop seconds / steps taken * planned steps.
 
+Narration costs per note, not per row: it is timed apart, at ``narrate.parallel`` 1, 4 and 16
+(``benchmarks/bench_narrate.py``, every core), into ``metrics/narration_speed.csv``.
+
 ``--full-train-at`` also trains the models fully at one size and prints the extrapolation's error.
 Every stage runs with one OMP/MKL thread by default (``--threads``): threads that spin-wait for a
 busy core make a multi-threaded timing depend on whatever else runs (3-5x on this 2-core machine
@@ -24,6 +27,7 @@ stage.
 
     python benchmarks/bench_scale.py                                  # 20k, 200k, 1M (~1.5 h on 2 cores)
     python benchmarks/bench_scale.py --sizes 20000 --sizes 200000     # a quick look
+    python benchmarks/bench_scale.py --sizes 20000 --narration-notes 0  # no narration timing
     make bench-scale
 """
 
@@ -62,6 +66,14 @@ SHARED = ("stages", "datasets", "prompts", "lexicons", "peers", ".venv-peers", "
 MAX_TIME_PER_ROW_RATIO = 1.3
 MAX_PEAK_RSS_MB = 6 * 1024
 CSV_COLUMNS = ("stage", "rows", "seconds", "peak_rss_mb", "rows_per_second", "measured_seconds", "extrapolated")
+NARRATION_COLUMNS = (
+    "parallel",
+    "notes",
+    "notes_per_second",
+    "seconds_per_note",
+    "tokens_per_second",
+    "tokens_per_note",
+)
 
 
 @dataclass
@@ -222,6 +234,35 @@ def write_csv(timings: list[StageTiming], path: Path) -> None:
     tmp.replace(path)
 
 
+def narration_speed(*, notes: int, parallel: list[int], out: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    """Narration's cost per note at each ``parallel`` (``benchmarks/bench_narrate.py``, one round, every core).
+
+    Narration costs per note, not per row: ``narrate.n_rows`` notes whatever the table's size.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = Path(tmp) / "narrate.json"
+        command = [sys.executable, str(REPO / "benchmarks/bench_narrate.py"), "--rows", str(notes), "--rounds", "1"]
+        command += [arg for n in parallel for arg in ("--parallel", str(n))] + ["--json", str(figures)]
+        subprocess.run(command, check=True, env=env, cwd=REPO)
+        results = json.loads(figures.read_text())["results"]
+    rows = [
+        {
+            "parallel": int(n),
+            "notes": notes,
+            "notes_per_second": round(r["notes_per_s"], 3),
+            "seconds_per_note": round(1 / r["notes_per_s"], 3),
+            "tokens_per_second": round(r["tokens_per_s"], 1),
+            "tokens_per_note": round(r["tokens_per_note"], 1),
+        }
+        for n, r in results.items()
+    ]
+    with out.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=NARRATION_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
 @app.command()
 def main(
     sizes: Annotated[list[int], typer.Option(help="Rows of the simulated cohort (prepare.n_rows).")] = [  # noqa: B006
@@ -236,6 +277,11 @@ def main(
     out: Annotated[Path, typer.Option(help="The table (CSV).")] = REPO / "metrics/scaling.csv",
     work_dir: Annotated[Path | None, typer.Option(help="Scratch folder (default: a temporary one).")] = None,
     keep: Annotated[bool, typer.Option(help="Keep the scratch folders (data, logs).")] = False,
+    narration_notes: Annotated[
+        int, typer.Option(help="Notes per parallel value of the narration timing (0: skip it).")
+    ] = 32,
+    narration_out: Annotated[Path, typer.Option(help="The narration table (CSV).")] = REPO
+    / "metrics/narration_speed.csv",
     threads: Annotated[
         int, typer.Option(help="OMP/MKL threads of every stage (0: the libraries' default, every core).")
     ] = 1,
@@ -279,6 +325,13 @@ def main(
     print("* DP-SGD timed over", max_steps, "steps and extrapolated to the planned steps\n")
     for line in extrapolation_check(timings) + verdicts(timings, sizes):
         print(line)
+    if narration_notes:
+        narration_env = {k: v for k, v in env.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+        speed = narration_speed(notes=narration_notes, parallel=[1, 4, 16], out=narration_out, env=narration_env)
+        print(
+            "\nnarration (default CPU model, every core): "
+            + "; ".join(f"parallel {r['parallel']}: {r['seconds_per_note']:.2f} s/note" for r in speed)
+        )
     if any(line.startswith("FAIL") for line in verdicts(timings, sizes)):
         raise typer.Exit(1)
 

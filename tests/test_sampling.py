@@ -10,7 +10,13 @@ import torch
 from traumasynth.core.errors import DataError, ParamsError, SchemaError
 from traumasynth.models.marginals import MarginalsSynthesizer
 from traumasynth.privacy.plan import plan_budget
-from traumasynth.sampling.class_plan import augment_counts, dp_class_histogram, histogram_rng, plan_class_counts
+from traumasynth.sampling.class_plan import (
+    augment_counts,
+    augment_target,
+    dp_class_histogram,
+    histogram_rng,
+    plan_class_counts,
+)
 from traumasynth.sampling.draw import sample_rows, synthetic_columns, with_ids
 from traumasynth.sampling.params import SampleParams
 from traumasynth.sampling.stage import generate_synthetic
@@ -227,3 +233,14 @@ def test_histogram_noise_is_seeded_unless_secure() -> None:
     assert histogram_rng(params=SampleParams(), seed=2).integers(1 << 62) != seeded[0]
     secure = [histogram_rng(params=SampleParams(secure_noise=True), seed=1).integers(1 << 62) for _ in range(2)]
     assert secure[0] != secure[1]
+
+
+def test_the_default_augment_target_is_1000_on_the_default_tables_and_grows_with_a_registry():
+    """Issue 28: a fixed 1000 left every rare class of a 650,000-row registry without a top-up."""
+    default = SampleParams()
+    assert augment_target(default, dp_counts=DP_COUNTS) == 1000  # 10,000 rows in 7 classes: 714 < 1000
+    registry = DP_COUNTS * 65  # 650,000 rows, the same class mix
+    target = augment_target(default, dp_counts=registry)
+    assert target == round(650_000 / 14)
+    assert registry.min() < target  # the rare class (13,000 rows) is still topped up
+    assert augment_target(SampleParams(augment_target=300), dp_counts=registry) == 300  # a set value wins

@@ -20,7 +20,9 @@ class SampleParams(FrozenParams):
             estimate of the training size (the sum of the noisy class histogram).
         counts: rows per class for ``counts``, e.g. ``{"self_harm": 1000}``.
         augment_target: a class whose DP count is below this is topped up to it in the
-            augment file (and, for ``augment``, in the main file).
+            augment file (and, for ``augment``, in the main file); ``None``: half an equal share
+            of the DP total, at least 1000 (``class_plan.augment_target``), so that a rare class
+            of a registry is still topped up.
         secure_noise: draw the histogram noise from the operating system's CSPRNG instead
             of the generator keyed by the custodian's noise key (``traumasynth.privacy.keys``);
             runs are then no longer byte-for-byte reproducible.
@@ -34,7 +36,7 @@ class SampleParams(FrozenParams):
     strategy: Strategy = "match"
     n_rows: int | None = None
     counts: dict[str, int] = Field(default_factory=dict)
-    augment_target: int = Field(default=1000, ge=1)
+    augment_target: int | None = Field(default=None, ge=1)
     secure_noise: bool = False
     batch_size: int = Field(default=5000, ge=1)
     enforce_constraints: bool = True

@@ -19,7 +19,13 @@ from traumasynth.models import Synthesizer
 from traumasynth.privacy.histogram import HistogramRelease
 from traumasynth.privacy.keys import release_seed
 from traumasynth.privacy.plan import BudgetPlan
-from traumasynth.sampling.class_plan import augment_counts, dp_class_histogram, histogram_rng, plan_class_counts
+from traumasynth.sampling.class_plan import (
+    augment_counts,
+    augment_target,
+    dp_class_histogram,
+    histogram_rng,
+    plan_class_counts,
+)
 from traumasynth.sampling.draw import sample_rows, with_ids
 from traumasynth.sampling.enforce import EnforcedDraw, draw_valid
 from traumasynth.sampling.inputs import load_trained, read_train_labels, read_train_plan
@@ -105,7 +111,7 @@ def generate_synthetic(
     )
     rows_per_class = plan_class_counts(params=params, spec=spec, dp_counts=release.counts)
     top_up = {c: 0 for c in spec.classes} | augment_counts(
-        dp_counts=release.counts, target=params.augment_target, spec=spec
+        dp_counts=release.counts, target=augment_target(params, dp_counts=release.counts), spec=spec
     )
     logger.info(
         "DP class counts of the training split: %s", dict(zip(spec.classes, release.counts.tolist(), strict=True))
