@@ -28,6 +28,7 @@ stage.
     python benchmarks/bench_scale.py                                  # 20k, 200k, 1M (~1.5 h on 2 cores)
     python benchmarks/bench_scale.py --sizes 20000 --sizes 200000     # a quick look
     python benchmarks/bench_scale.py --sizes 20000 --narration-notes 0  # no narration timing
+    python benchmarks/bench_scale.py --from-csv metrics/scaling.csv     # verdicts of a run already made
     make bench-scale
 """
 
@@ -213,6 +214,36 @@ def extrapolation_check(timings: list[StageTiming]) -> list[str]:
     return lines
 
 
+def read_csv(path: Path) -> list[StageTiming]:
+    """The timings of an earlier run (``--from-csv``), e.g. sizes run as separate processes."""
+    with path.open(newline="") as f:
+        return [
+            StageTiming(
+                stage=r["stage"],
+                rows=int(r["rows"]),
+                seconds=float(r["seconds"]),
+                peak_rss_mb=float(r["peak_rss_mb"]),
+                rows_per_second=float(r["rows_per_second"]),
+                measured_seconds=float(r["measured_seconds"]),
+                extrapolated=r["extrapolated"] == "True",
+            )
+            for r in csv.DictReader(f)
+        ]
+
+
+def print_report(timings: list[StageTiming], sizes: list[int]) -> bool:
+    """The table and a verdict per stage; True when every stage passes."""
+    print(f"{'stage':<30}{'rows':>10}{'seconds':>10}{'rows/s':>12}{'peak MB':>10}")
+    for t in timings:
+        mark = "*" if t.extrapolated else ""
+        print(f"{t.stage:<30}{t.rows:>10,}{t.seconds:>9.1f}{mark:1}{t.rows_per_second:>12,.0f}{t.peak_rss_mb:>10,.0f}")
+    print("* DP-SGD timed over a fixed number of steps and extrapolated to the planned steps\n")
+    lines = extrapolation_check(timings) + verdicts(timings, sizes)
+    for line in lines:
+        print(line)
+    return not any(line.startswith("FAIL") for line in lines)
+
+
 def write_csv(timings: list[StageTiming], path: Path) -> None:
     """``metrics/scaling.csv``: one row per stage and size (the full-training checks left out)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -285,9 +316,17 @@ def main(
     threads: Annotated[
         int, typer.Option(help="OMP/MKL threads of every stage (0: the libraries' default, every core).")
     ] = 1,
+    from_csv: Annotated[
+        Path | None, typer.Option(help="Run nothing: print the table and verdicts of this earlier CSV.")
+    ] = None,
 ) -> None:
     """Run the pipeline at every size, write ``--out`` and print a verdict per stage."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    if from_csv is not None:
+        timings = read_csv(from_csv)
+        if not print_report(timings, sorted({t.rows for t in timings})):
+            raise typer.Exit(1)
+        return
     base_models = list(yaml.safe_load((REPO / "params.yaml").read_text())["base"]["models"])
     models = base_models + [m for m in ("marginals",) if m not in base_models]
     # The stages run this checkout's code with this interpreter: a benchmark of a git worktree
@@ -318,13 +357,7 @@ def main(
         if not keep and work_dir is None:
             shutil.rmtree(root, ignore_errors=True)
     print(f"\n{facts['cpu']}, {facts['cores']} cores, {facts['memory_gib']} GiB, {dt.date.today()}")
-    print(f"{'stage':<30}{'rows':>10}{'seconds':>10}{'rows/s':>12}{'peak MB':>10}")
-    for t in timings:
-        mark = "*" if t.extrapolated else ""
-        print(f"{t.stage:<30}{t.rows:>10,}{t.seconds:>9.1f}{mark:1}{t.rows_per_second:>12,.0f}{t.peak_rss_mb:>10,.0f}")
-    print("* DP-SGD timed over", max_steps, "steps and extrapolated to the planned steps\n")
-    for line in extrapolation_check(timings) + verdicts(timings, sizes):
-        print(line)
+    passed = print_report(timings, sizes)
     if narration_notes:
         narration_env = {k: v for k, v in env.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
         speed = narration_speed(notes=narration_notes, parallel=[1, 4, 16], out=narration_out, env=narration_env)
@@ -332,7 +365,7 @@ def main(
             "\nnarration (default CPU model, every core): "
             + "; ".join(f"parallel {r['parallel']}: {r['seconds_per_note']:.2f} s/note" for r in speed)
         )
-    if any(line.startswith("FAIL") for line in verdicts(timings, sizes)):
+    if not passed:
         raise typer.Exit(1)
 
 

@@ -80,3 +80,15 @@ def test_the_csv_has_the_issue_columns(bench: ModuleType, tmp_path: Path) -> Non
     header, row = path.read_text().splitlines()
     assert header.split(",")[:4] == ["stage", "rows", "seconds", "peak_rss_mb"]
     assert row.startswith("prepare,20000,1.23,100.0,")
+
+
+def test_an_earlier_csv_reads_back_for_its_verdicts(bench: ModuleType, tmp_path: Path) -> None:
+    t = bench.StageTiming
+    timings = [
+        t("evaluate@vae", 200_000, 10.0, 500.0, 20000.0, 10.0, False),
+        t("evaluate@vae", 1_000_000, 70.0, 900.0, 14285.7, 70.0, True),
+    ]
+    path = tmp_path / "scaling.csv"
+    bench.write_csv(timings, path)
+    assert bench.read_csv(path) == timings
+    assert not bench.print_report(bench.read_csv(path), [200_000, 1_000_000])  # 1.4x per row: FAIL
