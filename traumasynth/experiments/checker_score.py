@@ -258,17 +258,10 @@ def load_statement_labels(path: Path) -> list[StatementNote]:
 
 
 @dataclass(frozen=True)
-class FlagScore:
-    """Notes flagged and not, against a yes/no label."""
+class FlagScore(FactScore):
+    """Notes flagged and not, against a yes/no label: a ``FactScore`` with the true negatives."""
 
-    tp: int
-    fp: int
-    fn: int
     tn: int
-
-    @property
-    def recall(self) -> float | None:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
 
     @property
     def false_positive_rate(self) -> float | None:
