@@ -61,7 +61,8 @@ bench-train: setup-dev
 	$(BIN)/python benchmarks/bench_train.py
 
 # Every stage at 20,000, 200,000 and 1,000,000 rows (narration off): metrics/scaling.csv, a verdict
-# per stage (time per row 1M/200k <= 1.3, peak memory <= 6 GB). About 1.5 hours on 2 cores.
+# per stage (time per row 1M/200k <= 1.3, peak memory <= 6 GB). About 2 hours on 2 cores (the full
+# training at 200,000 rows that checks the DP-SGD extrapolation is half an hour of it).
 bench-scale: setup-dev
 	$(BIN)/python benchmarks/bench_scale.py --full-train-at 200000
 
