@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -42,6 +42,8 @@ from traumasynth.narrate.checking.spec_lexicon import spec_lexicon
 from traumasynth.narrate.checking.unsupported import SupportRules
 from traumasynth.spec import DatasetSpec
 from traumasynth.spec.ids import NARRATIVE_ID, row_ids
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -117,33 +119,42 @@ class CheckerScore:
         }
 
 
+def _read_labels(path: Path, note: Callable[[dict[str, Any]], T]) -> list[T]:
+    """One ``note(item)`` per JSON line of a labelled set; every bad line reported at once.
+
+    Raises:
+        DataError: a line is not valid JSON or lacks a key ``note`` reads.
+    """
+    notes: list[T] = []
+    problems: list[str] = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            notes.append(note(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            problems.append(f"line {n}: {exc!r}")
+    if problems:
+        raise DataError(f"The labelled set {path} has {len(problems)} bad lines ({'; '.join(problems[:5])}). Fix them.")
+    return notes
+
+
 def load_labelled(path: Path) -> list[LabelledNote]:
     """Read a labelled set (JSON lines with ``id``, ``source``, ``row``, ``narrative``, ``contradicted``).
 
     Raises:
         DataError: a line is not valid JSON or lacks one of those keys.
     """
-    notes: list[LabelledNote] = []
-    problems: list[str] = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            notes.append(
-                LabelledNote(
-                    id=str(item["id"]),
-                    source=str(item["source"]),
-                    row=dict(item["row"]),
-                    narrative=str(item["narrative"]),
-                    contradicted=frozenset(item["contradicted"]),
-                )
-            )
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            problems.append(f"line {n}: {exc!r}")
-    if problems:
-        raise DataError(f"The labelled set {path} has {len(problems)} bad lines ({'; '.join(problems[:5])}). Fix them.")
-    return notes
+    return _read_labels(
+        path,
+        lambda item: LabelledNote(
+            id=str(item["id"]),
+            source=str(item["source"]),
+            row=dict(item["row"]),
+            narrative=str(item["narrative"]),
+            contradicted=frozenset(item["contradicted"]),
+        ),
+    )
 
 
 def restrict(lexicon: Lexicon, columns: Iterable[str]) -> Lexicon:
@@ -237,24 +248,13 @@ def load_statement_labels(path: Path) -> list[StatementNote]:
     Raises:
         DataError: a line is not valid JSON or lacks one of those keys.
     """
-    notes: list[StatementNote] = []
-    problems: list[str] = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            notes.append(
-                StatementNote(
-                    id=str(item["id"]), kind=str(item["kind"]), row=dict(item["row"]), narrative=str(item["narrative"]),
-                    unsupported=bool(item["unsupported"]), loop=bool(item["loop"]),
-                )
-            )  # fmt: skip
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            problems.append(f"line {n}: {exc!r}")
-    if problems:
-        raise DataError(f"The labelled set {path} has {len(problems)} bad lines ({'; '.join(problems[:5])}). Fix them.")
-    return notes
+    return _read_labels(
+        path,
+        lambda item: StatementNote(
+            id=str(item["id"]), kind=str(item["kind"]), row=dict(item["row"]), narrative=str(item["narrative"]),
+            unsupported=bool(item["unsupported"]), loop=bool(item["loop"]),
+        ),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
