@@ -2,8 +2,11 @@
 
 Trains ``--model`` on the train split of the simulator or the public NEISS sample, draws as many
 synthetic rows per class as the train split has, and prints one JSON line per noise seed with
-the TSTR macro-F1 of HistGradientBoosting on the real test split. The split is fixed
-(``prepare`` defaults, seed 42); ``--seeds`` changes only the model's noise and sampling.
+the TSTR macro-F1 of HistGradientBoosting on the real test split, the mean recall of the rare
+classes (under 5 % of the train split), the joint fidelity against the train split (mean 2-way and
+3-way TVD on the public grid, as ``evaluate``'s ``fidelity.tvd_2way``/``tvd_3way``) and the share
+of these first draws that break a clinical rule of the spec. The split is fixed (``prepare``
+defaults, seed 42); ``--seeds`` changes only the model's noise and sampling.
 
     python benchmarks/tstr_quick.py neiss vae --epsilon 1 --set vae.prior_share=0.8 --seeds 1 --seeds 2 --seeds 3
 
@@ -17,13 +20,17 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 import yaml
 
 from traumasynth.encoding.table import TableEncoder
-from traumasynth.evaluate.utility import train_and_score
+from traumasynth.evaluate.joint import JointWorkload
+from traumasynth.evaluate.utility import rare_classes, train_and_score
+from traumasynth.peers.stage import BaselinesParams
 from traumasynth.prepare import PrepareParams, prepare_dataset
 from traumasynth.spec import load_spec
+from traumasynth.spec.constraints import check_constraints
 from traumasynth.training import TrainParams, train_synthesizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,15 +63,21 @@ def main(
         target[leaf] = yaml.safe_load(value)
     params = TrainParams.model_validate(section)
     counts = {str(c): int(n) for c, n in data.train[spec.target.name].value_counts().items()}
+    encoder = TableEncoder(spec)
+    rare = rare_classes(encoder.encode(data.train).y, classes=spec.classes, threshold=0.05)
+    workload = JointWorkload.from_spec(spec, grid=BaselinesParams(), max_triples=5000, seed=42)
+    train_codes = workload.codes(data.train)
     for seed in seeds or [1]:
         start = time.perf_counter()
         synth, result = train_synthesizer(model=model, data=data.train, spec=spec, params=params, seed=seed)
         seconds = time.perf_counter() - start
         rows = synth.sample(0, conditions=counts, seed=seed + 7)
         scores = train_and_score(
-            train=rows, test=data.test, encoder=TableEncoder(spec), classifiers=("hgb",), hgb_max_iter=100,
+            train=rows, test=data.test, encoder=encoder, classifiers=("hgb",), hgb_max_iter=100,
             n_bootstrap=0, seed=42,
         )  # fmt: skip
+        recall = scores["hgb"].recall
+        joint = workload.tvd(train_codes, workload.codes(rows))
         typer.echo(
             json.dumps(
                 {
@@ -74,6 +87,12 @@ def main(
                     "set": set_ or [],
                     "seed": seed,
                     "tstr_macro_f1": round(scores["hgb"].macro_f1.value, 4),
+                    "rare_recall": round(float(np.mean([recall[c].value for c in rare if c in recall])), 4)
+                    if rare
+                    else None,
+                    "tvd_2way": round(joint["tvd_2way"], 4) if joint["tvd_2way"] is not None else None,
+                    "tvd_3way": round(joint["tvd_3way"], 4) if joint["tvd_3way"] is not None else None,
+                    "constraint_violation_rate": round(check_constraints(rows, spec.constraints).violation_rate, 4),
                     "epsilon_total": result.epsilon,
                     "train_seconds": round(seconds, 1),
                 }  # fmt: skip
