@@ -98,6 +98,18 @@ def test_rows_drawn_for_the_network_keep_every_clinical_rule(sim_spec, exact_pri
     assert np.array_equal(drawn.y, prior.draw(3000, seed=2).y)  # reproducible through the redraws
 
 
+def test_balanced_draws_give_a_rare_class_an_equal_share_within_the_rules(sim_spec, exact_prior):
+    prior = exact_prior
+    k = prior.sizes[prior.target]
+    mixed = np.bincount(prior.draw(2000, seed=4).y, minlength=k)
+    drawn = prior.draw(2000, seed=4, balanced=True)
+    counts = np.bincount(drawn.y, minlength=k)
+    assert mixed.min() < 0.5 * 2000 / k  # the prior's own mix has a rare class ...
+    assert counts.max() - counts.min() <= 1 and counts.sum() == 2000  # ... the balanced draw does not
+    decoded = TableEncoder(sim_spec).decode(drawn, seed=4)
+    assert check_constraints(decoded, sim_spec.constraints).violation_rate == 0.0
+
+
 def test_shares_that_leave_no_pair_budget_are_refused():
     with pytest.raises(ValueError, match="one_way_share"):
         JointPriorConfig(one_way_share=0.6, selection_share=0.4)

@@ -218,12 +218,12 @@ class VAESynthesizer(DPSGDSynthesizer):
         return VAENetwork(self.layout, self.config.hidden, bank=bank)
 
     def _keep_from_prior(self, joint: JointPrior, *, seed: int) -> None:
-        """Fill the latent bank: rows drawn from the joint prior, encoded by the trained encoder."""
+        """Fill the latent bank: prior rows, as many of every class, encoded by the trained encoder."""
         bank = self._buffers("bank_y", "bank_mu", "bank_logvar")
         if bank is None:
             return
         bank_y, bank_mu, bank_logvar = bank
-        rows = self.codec.to_codes(joint.draw(len(bank_y), seed=seed))
+        rows = self.codec.to_codes(joint.draw(len(bank_y), seed=seed, balanced=True))
         device = bank_y.device
         x_cat, y = torch.from_numpy(rows.x_cat).to(device), torch.from_numpy(rows.y).to(device)
         x = self._one_hot_data(torch.zeros(len(y), 0, device=device), x_cat)

@@ -84,12 +84,12 @@ class DDPMSynthesizer(DPSGDSynthesizer):
         return network
 
     def _keep_from_prior(self, joint: JointPrior, *, seed: int) -> None:
-        """Keep ``prior_bank`` rows drawn from the joint prior for sampling to start from."""
+        """Keep ``prior_bank`` rows drawn from the joint prior, as many of every class, for sampling to start from."""
         bank = self._buffers("bank_codes", "bank_y")
         if bank is None:
             return
         codes, classes = bank
-        rows = self.codec.to_codes(joint.draw(len(classes), seed=seed))
+        rows = self.codec.to_codes(joint.draw(len(classes), seed=seed, balanced=True))
         codes.copy_(torch.from_numpy(rows.x_cat))
         classes.copy_(torch.from_numpy(rows.y))
 
