@@ -37,6 +37,7 @@ def _row(**changes: object) -> dict[str, object]:
         ("C2 Vertebra, C3 Vertebra, C4 Vertebra, C5 Vertebra, C7 Vertebra, N6 vertebra", _row(), "code: note says N6"),
         ("C2 Vertebra, C5 Vertebra.", _row(), "code: note says C2, row says no (spine_c2)"),
         ("treated at 2017-06-19, 2017-06-20, 2017-06-21", _row(), "date: note says 2017-06-19"),
+        ("injured 2017-06-18, 2017-06-32, 2017-06-33", _row(), "date: note says 2017-06-32"),  # no such day
         ("One of 1000 patients seen this year.", _row(), "number: note says 1000"),
         ("The patient weighs 200 kg.", _row(), "200 kg"),
         ("Weight 200 kg.", _row(), "weight_kg: note says 200 kg, row says 86.6"),

@@ -19,7 +19,14 @@ Directions and ranges:
   ``unsupported_by_kind`` (statements per column, or ``number``/``date``/``time``/``code`` when
   no column is named);
 - ``loop_rate``: share of checked narratives that repeat a phrase over and over
-  (``checking.loops``; 0..1, minimise).
+  (``checking.loops``; 0..1, minimise). Both describe the notes as released (after repair, or
+  the fallback note);
+- ``fallback_rate``: share of narratives that are the fallback note written from the row's
+  facts, because every candidate still failed its checks after repair (``narrate/fallback.py``;
+  0..1, minimise: a fallback is correct but not the model's prose);
+- ``unsupported_rate_generated`` and ``loop_rate_generated``: share of all candidates the model
+  wrote (before repair and fallback) with an unsupported statement, or a loop (0..1, minimise):
+  what the model does, where ``unsupported_rate`` and ``loop_rate`` say what is released.
 
 The checker reads both the drafts and the repaired notes, so ``faithfulness_rate`` after repair
 is bounded by what the checker sees: its recall on the labelled set (``metrics/checker/``) says
@@ -39,9 +46,10 @@ def _rate(num: float, den: float) -> float | None:
 
 
 def _statement_metrics(frame: pd.DataFrame) -> dict[str, Any]:
-    """``unsupported_rate``, ``loop_rate`` and ``unsupported_by_kind`` of the notes whose statements were checked."""
+    """``unsupported_rate``, ``loop_rate`` and ``unsupported_by_kind`` of the notes whose statements were
+    checked, the ``fallback_rate``, and the same rates over every candidate as generated."""
     if "unsupported" not in frame.columns:  # a file written before the check existed
-        return {"unsupported_rate": None, "loop_rate": None, "unsupported_by_kind": {}}
+        return {"unsupported_rate": None, "loop_rate": None, "unsupported_by_kind": {}} | _generated(frame, None)
     checked = frame["unsupported"].map(lambda v: v is not None)
     said = frame["unsupported"][checked]
     loops = frame["loop"][checked].map(lambda v: bool(v))
@@ -50,6 +58,22 @@ def _statement_metrics(frame: pd.DataFrame) -> dict[str, Any]:
         "unsupported_rate": _rate(float(said.map(len).gt(0).sum()), float(checked.sum())),
         "loop_rate": _rate(float(loops.sum()), float(checked.sum())),
         "unsupported_by_kind": dict(sorted(kinds.items())),
+    } | _generated(frame, checked)
+
+
+def _generated(frame: pd.DataFrame, checked: pd.Series | None) -> dict[str, Any]:
+    """``fallback_rate``, and ``unsupported_rate_generated``/``loop_rate_generated`` over all candidates."""
+    if "fallback" not in frame.columns:  # a file written before the fallback existed
+        return {"fallback_rate": None, "unsupported_rate_generated": None, "loop_rate_generated": None}
+    candidates = float(frame["n_candidates"][checked].sum()) if checked is not None else 0.0
+    return {
+        "fallback_rate": _rate(float(frame["fallback"].astype(bool).sum()), float(len(frame))),
+        "unsupported_rate_generated": _rate(float(frame["draft_unsupported"][checked].sum()), candidates)
+        if checked is not None
+        else None,
+        "loop_rate_generated": _rate(float(frame["draft_loops"][checked].sum()), candidates)
+        if checked is not None
+        else None,
     }
 
 

@@ -45,9 +45,12 @@ class NarrateParams(FrozenParams):
             the rows of a shard; the few-shot prefix is evaluated once). 1 = one after the
             other through ``llama_cpp.Llama``. Chat prompts always run one after the other.
         n_candidates: narratives tried per row (different seeds); the most faithful is kept.
-            A row gets another try only while its (repaired) note still contradicts or omits a fact.
-        repair: cut the clauses of a note that contradict its row, then check the note again
-            (``narrate/checking/repair.py``); off = keep or reject whole notes.
+            A row gets another try only while its (repaired) note still contradicts, invents, loops
+            or omits a fact.
+        repair: cut a note's loop and the clauses that contradict its row or state a number, date,
+            time or code it does not hold, then check the note again (``narrate/checking/repair.py``);
+            off = keep or reject whole notes. Either way a row whose every candidate still fails
+            gets the fallback note written from its facts (``narrate/fallback.py``).
         max_tokens: longest narrative, in tokens.
         temperature: sampling temperature.
         top_p: nucleus sampling threshold.

@@ -13,6 +13,7 @@ from traumasynth.core import layout
 from traumasynth.core.errors import DataError
 from traumasynth.core.io import write_json_atomic, write_parquet_atomic
 from traumasynth.narrate.checking.unsupported import SupportRules
+from traumasynth.narrate.fallback import FallbackNote
 from traumasynth.narrate.generation.backend import NarratorBackend
 from traumasynth.narrate.generation.in_process import LlamaCppBackend
 from traumasynth.narrate.generation.modelfile import model_sha256, resolve_model_path
@@ -191,7 +192,7 @@ def _narrate_rows(
     try:
         job = NarrationJob(
             params=params, seed=seed, template=template, lexicon=lexicon, model_sha256=opened.model_sha256,
-            statements=SupportRules.from_spec(spec),
+            statements=SupportRules.from_spec(spec), fallback=FallbackNote(spec),
         )  # fmt: skip
         frame = run_narration(
             rows=rows,

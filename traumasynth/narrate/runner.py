@@ -34,6 +34,7 @@ from traumasynth.narrate.checking.factcheck import FactCheck, check_narrative
 from traumasynth.narrate.checking.facts import Lexicon
 from traumasynth.narrate.checking.repair import Repaired, repair_narrative
 from traumasynth.narrate.checking.unsupported import StatementCheck, SupportRules
+from traumasynth.narrate.fallback import FallbackNote
 from traumasynth.narrate.generation.backend import Generation, NarratorBackend, Request, Sampling
 from traumasynth.narrate.params import NarrateParams
 from traumasynth.narrate.prompts.spec_prompt import SpecPrompt
@@ -57,6 +58,9 @@ OUTPUT_DTYPES: dict[str, str] = {
     "clauses_cut": "int64",
     "unsupported": "object",
     "loop": "object",
+    "fallback": "bool",
+    "draft_unsupported": "int64",
+    "draft_loops": "int64",
     "n_candidates": "int64",
     "model_sha256": "object",
     "prompt_version": "object",
@@ -65,6 +69,9 @@ OUTPUT_DTYPES: dict[str, str] = {
     "seconds": "float64",
 }
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(OUTPUT_DTYPES)
+#: What a released note must pass and what repair cuts (part of the shard fingerprint): a change
+#: here makes old shards stale.
+RELEASE_RULES = "repair cuts contradicted, unsupported and looping clauses; failing rows get the fallback note"
 
 
 def empty_narratives() -> pd.DataFrame:
@@ -83,6 +90,8 @@ class NarrationJob:
         lexicon: the dataset's fact vocabulary (None: no fact check).
         model_sha256: sha256 of the GGUF file (or ``server:<model id>``).
         statements: the spec's rules for unsupported statements and loops (None: not checked).
+        fallback: writes the note released when every candidate of a row still fails its
+            checks after repair (None: the best candidate is released whatever it holds).
     """
 
     params: NarrateParams
@@ -91,6 +100,7 @@ class NarrationJob:
     lexicon: Lexicon | None
     model_sha256: str
     statements: SupportRules | None = None
+    fallback: FallbackNote | None = None
 
     def fingerprint(self, rows: pd.DataFrame) -> dict[str, Any]:
         """What shards made by this job are valid for."""
@@ -102,6 +112,8 @@ class NarrationJob:
             "prompt_sha256": self.template.sha256,
             "lexicon_sha256": hashlib.sha256(lexicon.encode()).hexdigest(),
             "statements_sha256": hashlib.sha256(repr(self.statements).encode()).hexdigest(),
+            "release": RELEASE_RULES,
+            "fallback": repr(self.fallback),
             "seed": self.seed,
             "generation": self.params.generation_settings(),
             "rows_sha256": rows_hash,
@@ -138,13 +150,22 @@ def _rank(check: FactCheck, statements: StatementCheck | None) -> tuple[int, int
 
 
 def _checked(text: str, row: dict[str, Any], job: NarrationJob) -> Repaired | None:
-    """The note's check, after cutting contradicted clauses when ``narrate.repair`` is on (None: no lexicon)."""
+    """The note's checks, after the repair when ``narrate.repair`` is on (None: no lexicon)."""
     if job.lexicon is None:
         return None
     if job.params.repair:
-        return repair_narrative(narrative=text, row=row, lexicon=job.lexicon)
+        return repair_narrative(narrative=text, row=row, lexicon=job.lexicon, statements=job.statements)
     check = check_narrative(narrative=text, row=row, lexicon=job.lexicon)
-    return Repaired(text, check, len(check.contradictions), 0)
+    said = job.statements.check(narrative=text, row=row) if job.statements is not None else None
+    return Repaired(text, check, len(check.contradictions), 0, said, said)
+
+
+def releasable(text: str, check: FactCheck | None, statements: StatementCheck | None) -> bool:
+    """Whether a (repaired) note may be released: it states a fact of its row that the checker reads
+    (a note cut down to "No." says nothing), and contradicts, loops and invents nothing."""
+    if check is None:  # no lexicon: only the statements are known
+        return bool(re.search(r"\w", text)) and (statements is None or not statements.problems)
+    return bool(check.agreed) and not check.contradictions and (statements is None or not statements.problems)
 
 
 def _narrate_batch(
@@ -152,15 +173,19 @@ def _narrate_batch(
 ) -> list[dict[str, Any]]:
     """Narrate a few rows: up to n_candidates candidates a row, a next one only while the row is not good enough.
 
-    Each candidate is repaired (contradicted clauses cut) before it is ranked, so a row gets
-    another candidate only when its repaired note still omits or contradicts a fact. The
-    backend starts that candidate as soon as the last one is checked (``generate_until_done``).
+    Each candidate is repaired (contradicted, unsupported and looping clauses cut) before it is
+    ranked, so a row gets another candidate only when its repaired note still omits, contradicts,
+    invents or loops. The backend starts that candidate as soon as the last one is checked
+    (``generate_until_done``). When the best repaired candidate still fails (``releasable``) and
+    the job has a ``fallback``, the row's note is the fallback note written from its facts.
     """
     p = job.params
     prompts = [job.template.render(r, prompt_format=p.prompt_format) for r in rows]
     best: list[tuple[str, Repaired | None, int, StatementCheck | None] | None] = [None] * len(rows)
     tried = [0] * len(rows)
     tokens = [0] * len(rows)
+    draft_unsupported = [0] * len(rows)
+    draft_loops = [0] * len(rows)
 
     def follow_up(i: int, gen: Generation) -> Request | None:
         text = _continued(prompts[i].note_prefix, gen.text)
@@ -169,7 +194,13 @@ def _narrate_batch(
         tokens[i] += gen.completion_tokens
         result = _checked(text, rows[i], job)
         note = result.text if result is not None else text
-        said = job.statements.check(narrative=note, row=rows[i]) if job.statements is not None else None
+        if result is not None:
+            said, draft = result.statements, result.draft_statements
+        else:
+            said = draft = job.statements.check(narrative=note, row=rows[i]) if job.statements is not None else None
+        if draft is not None:
+            draft_unsupported[i] += bool(draft.unsupported)
+            draft_loops[i] += draft.loop is not None
         current = best[i]
         if current is None or (
             result is not None
@@ -189,6 +220,13 @@ def _narrate_batch(
         assert kept is not None  # n_candidates >= 1, so every row got one round
         text, result, seed, said = kept
         check = _check_of(result)
+        clauses_cut = result.clauses_cut if result else 0
+        fallback = job.fallback is not None and not releasable(text, check, said)
+        if fallback:
+            assert job.fallback is not None
+            written = job.fallback.write(rows[i], lexicon=job.lexicon, statements=job.statements)
+            text, said, clauses_cut = written.text, written.statements, 0
+            check = written.check if job.lexicon is not None else None
         out.append(
             {
                 NARRATIVE_ID: ids[i],
@@ -199,9 +237,12 @@ def _narrate_batch(
                 "omissions": list(check.omissions) if check else [],
                 "facts_agreed": len(check.agreed) if check else 0,
                 "draft_contradictions": result.draft_contradictions if result else 0,
-                "clauses_cut": result.clauses_cut if result else 0,
+                "clauses_cut": clauses_cut,
                 "unsupported": list(said.unsupported) if said else None,
                 "loop": (said.loop or "") if said else None,
+                "fallback": fallback,
+                "draft_unsupported": draft_unsupported[i],
+                "draft_loops": draft_loops[i],
                 "n_candidates": tried[i],
                 "model_sha256": job.model_sha256,
                 "prompt_version": job.template.version,

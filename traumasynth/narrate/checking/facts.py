@@ -8,6 +8,7 @@ applies it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +182,13 @@ def load_lexicon(*, dataset: str, directory: Path = layout.LEXICONS) -> Lexicon 
         raise SpecError(f"Narrative lexicon {path} is invalid: {exc}") from exc
 
 
+@functools.lru_cache(maxsize=8192)
+def _pattern(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled (case-insensitive) once: a spec-made lexicon has more patterns than ``re``'s
+    own cache keeps (NEISS: ~700), and compiling them again for every note took seconds a note."""
+    return re.compile(pattern, re.IGNORECASE)
+
+
 def _negation_gap(text: str, start: int, negation: re.Pattern[str]) -> int | None:
     """Words between the clause's last negation before ``start`` and ``start``; None when not negated."""
     clause_start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
@@ -200,20 +208,20 @@ def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
         inconsistently: both values are kept, so the checker sees the slip).
     """
     stated = StatedFacts()
-    negation = re.compile(lexicon.negation, re.IGNORECASE)
+    negation = _pattern(lexicon.negation)
     if lexicon.number_words:
         text = numbers_as_digits(text)
     first = _SENTENCE_END.split(text, maxsplit=1)[0]
     for rule in lexicon.facts:
         scope = first if rule.scope == "first_sentence" else text
         if rule.skip_sentences:
-            skip = re.compile(rule.skip_sentences, re.IGNORECASE)
+            skip = _pattern(rule.skip_sentences)
             scope = ". ".join(s for s in _SENTENCE_END.split(scope) if not skip.search(s))
-        if rule.read_after and (start := re.search(rule.read_after, scope, re.IGNORECASE)):
+        if rule.read_after and (start := _pattern(rule.read_after).search(scope)):
             scope = scope[start.end() :]  # "CUT ... DX: LACERATION": the words after DX state the diagnosis
         if rule.kind == "number":
             for pattern in rule.patterns:
-                for m in re.finditer(pattern, scope, re.IGNORECASE):
+                for m in _pattern(pattern).finditer(scope):
                     groups = m.groupdict()
                     if groups.get("months") is not None:
                         stated.add(rule.name, float(int(groups["months"]) // 12))
@@ -222,14 +230,14 @@ def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
                     elif groups.get("zero") is not None:  # "no pain"
                         stated.add(rule.name, 0.0)
             for pattern, (low, high) in rule.ranges.items():  # "drowsy" states GCS <= 14; "not drowsy" nothing
-                for m in re.finditer(pattern, scope, re.IGNORECASE):
+                for m in _pattern(pattern).finditer(scope):
                     if _negation_gap(scope, m.start(), negation) is None:
                         stated.add_range(rule.name, m.group(0), low, high)
             continue
         for value, patterns in rule.cues.items():
             said = denied = False
             for pattern in patterns:
-                for m in re.finditer(pattern, scope, re.IGNORECASE):
+                for m in _pattern(pattern).finditer(scope):
                     gap = _negation_gap(scope, m.start(), negation) if rule.negatable else None
                     if gap is None:
                         said = True

@@ -24,9 +24,10 @@ _SMALL = frozenset("a an and the of to in on at with for by from or was is be as
 _WORD = re.compile(r"\w+")
 
 
-def find_loop(text: str) -> str | None:
-    """The repeated phrase and its count ("no ×4"), or None when ``text`` does not loop."""
-    words = _WORD.findall(text.lower())
+def _loop(text: str) -> tuple[str, int] | None:
+    """The loop of ``text`` ("no ×4") and the offset of its first repeat: where the looping part starts."""
+    found = [(m.group(0).lower(), m.start()) for m in _WORD.finditer(text)]
+    words = [w for w, _ in found]
     for n in range(1, _LONGEST + 1):
         for i in range(len(words) - n * IN_A_ROW + 1):
             phrase = words[i : i + n]
@@ -34,12 +35,29 @@ def find_loop(text: str) -> str | None:
             while words[i + times * n : i + (times + 1) * n] == phrase:
                 times += 1
             if times >= IN_A_ROW:
-                return f"{' '.join(phrase)} ×{times}"
+                return f"{' '.join(phrase)} ×{times}", found[i + n][1]
     for n in range(2, _LONGEST + 1):
         counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
         for gram, times in counts.most_common():
             if times < ANYWHERE:
                 break
             if any(w not in _SMALL and not w.isdigit() for w in gram):
-                return f"{' '.join(gram)} ×{times}"
+                second = [i for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == gram][1]
+                return f"{' '.join(gram)} ×{times}", found[second][1]
     return None
+
+
+def find_loop(text: str) -> str | None:
+    """The repeated phrase and its count ("no ×4"), or None when ``text`` does not loop."""
+    loop = _loop(text)
+    return loop[0] if loop else None
+
+
+def loop_start(text: str) -> int | None:
+    """Where the looping part of ``text`` starts (the offset of the phrase's first repeat), or None.
+
+    Everything from there on is the loop (a small model that loops goes on until ``max_tokens``);
+    the repair (``repair.py``) cuts the clauses from the one holding it.
+    """
+    loop = _loop(text)
+    return loop[1] if loop else None

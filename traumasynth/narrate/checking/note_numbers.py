@@ -151,7 +151,9 @@ def _date(m: re.Match[str]) -> StatedDate | None:
     month = _MONTHS[parts["month_name"].lower()] if parts.get("month_name") else int(parts["month"])
     day = int(parts["day"]) if parts.get("day") else None
     if not 1 <= month <= 12 or (day is not None and not 1 <= day <= 31):
-        return None
+        # "2018-05-32": a date no calendar has is a date the row cannot hold (no reading matches);
+        # read as numbers, only "2018" would be seen
+        return StatedDate(m.group(0), ())
     time = (int(parts["hour"]), int(parts["minute"])) if parts.get("hour") else None
     return StatedDate(m.group(0), ((year, month, day),), time)
 
