@@ -52,7 +52,6 @@ from pydantic import Field, model_validator
 from traumasynth.core.params import FrozenParams
 from traumasynth.encoding.discrete import DiscreteLayout
 from traumasynth.encoding.table import EncodedTable
-from traumasynth.models.postprocess import project_nonnegative, shrink_to_pooled
 from traumasynth.spec import DatasetSpec
 from traumasynth.spec.constraints import check_constraints
 
@@ -188,13 +187,9 @@ class JointPrior:
         codes = self.layout.codes_of(enc)
         release = self._release(codes, noise_multiplier=noise_multiplier, rng=rng)
         self.pairs = release.pairs
-        if noise_multiplier:  # as the marginal prior: non-negative with the same totals, rare classes shrunk
-            self._fine = {
-                c: shrink_to_pooled(project_nonnegative(counts), noise=release.one_way_sd)
-                for c, counts in release.one_way.items()
-            }
-        else:
-            self._fine = {c: np.maximum(counts, 0.0) for c, counts in release.one_way.items()}
+        # Clipped, not projected and shrunk toward the pooled shape as the marginal prior is: on
+        # NEISS at ε = 1 shrinkage cost the rare classes' recall (0.36 against 0.38, 3 seeds).
+        self._fine = {c: np.maximum(counts, 0.0) for c, counts in release.one_way.items()}
         self._model = self._estimate(release)
         logger.info(
             "Joint prior: %d class x column counts, %d column pairs (tree), Private-PGM fitted in %.1f s",
