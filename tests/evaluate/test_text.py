@@ -126,3 +126,21 @@ def test_a_corpus_without_a_shared_word_is_a_one_line_data_error():
             train_texts=["alpha", "beta"], train_labels=["a", "b"], test_texts=["alpha"], test_labels=["a"],
             max_features=100, seed=0,
         )  # fmt: skip
+
+
+def test_fallback_notes_are_counted_from_the_narrate_metrics_or_the_file(narrated_spec):
+    texts, labels = _corpus(240, 2)
+    real = pd.DataFrame({"case_id": [f"r{i}" for i in range(240)], "story": texts, "age": 30, "mech": labels})
+    syn_texts, syn_labels = _corpus(150, 3)
+    synthetic = pd.DataFrame({"case_id": [f"m-{i:06d}" for i in range(150)], "age": 40, "mech": syn_labels})
+    narratives = pd.DataFrame(
+        {"row_id": synthetic["case_id"], "narrative": syn_texts, "fallback": [i % 5 == 0 for i in range(150)]}
+    )
+    common = dict(
+        narratives=narratives, synthetic=synthetic, real_train=real.iloc[:160], real_test=real.iloc[160:],
+        spec=narrated_spec, id_column="row_id", text_rows=1000, max_features=1000, cv_folds=3, seed=0,
+    )  # fmt: skip
+    assert narrative_metrics(narrate_metrics=None, **common)["fallback_rate"] == pytest.approx(0.2)
+    stage = {"fallback_rate": 0.25, "loop_rate_generated": 0.4, "unsupported_rate_generated": 0.3}
+    out = narrative_metrics(narrate_metrics=stage, **common)
+    assert (out["fallback_rate"], out["loop_rate_generated"], out["unsupported_rate_generated"]) == (0.25, 0.4, 0.3)

@@ -23,6 +23,7 @@ _COLUMNS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("narrative", "faithfulness_rate", "faithful ↑", "{:.3f}", True),
     ("narrative", "draft_faithfulness_rate", "faithful drafts ↑", "{:.3f}", True),
     ("narrative", "unsupported_rate", "unsupported ↓", "{:.3f}", False),
+    ("narrative", "fallback_rate", "fallback notes ↓", "{:.3f}", False),
     ("narrative", "distinct_2", "distinct-2 ↑", "{:.3f}", True),
     ("narrative", "text_tstr_macro_f1", "text TSTR F1 ↑", "{:.3f}", True),
 )

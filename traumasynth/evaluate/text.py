@@ -9,7 +9,10 @@
 - ``unsupported_rate`` (share of notes stating a number, date, time or code their row does not
   hold, minimise) and ``loop_rate`` (share of notes repeating a phrase over and over, minimise):
   from the narrate stage, or counted from the narratives file's ``unsupported`` and ``loop``
-  columns without its metrics.
+  columns without its metrics; ``fallback_rate`` (share of notes written from the row's facts
+  because every candidate failed, minimise) and, from the narrate stage,
+  ``unsupported_rate_generated``/``loop_rate_generated`` (the same over every candidate the
+  model wrote, before repair and fallback).
 
 - ``distinct_n``: distinct-n, the number of distinct word n-grams over the number of
   n-grams in a corpus (0..1, higher = more varied wording). It falls as a corpus grows,
@@ -151,7 +154,16 @@ def text_discriminator_auc(
 def _faithfulness(narratives: pd.DataFrame, narrate_metrics: dict[str, Any] | None) -> dict[str, float]:
     """Faithfulness figures of the narrate stage; without its metrics file, the file's own columns."""
     if narrate_metrics is not None:
-        keys = ("faithfulness_rate", "core_faithful_rate", "draft_faithfulness_rate", "unsupported_rate", "loop_rate")
+        keys = (
+            "faithfulness_rate",
+            "core_faithful_rate",
+            "draft_faithfulness_rate",
+            "unsupported_rate",
+            "loop_rate",
+            "fallback_rate",
+            "unsupported_rate_generated",
+            "loop_rate_generated",
+        )
         return {k: float(v) for k in keys if isinstance(v := narrate_metrics.get(k), int | float)}
     out: dict[str, float] = {}
     if "faithfulness" in narratives.columns:
@@ -163,6 +175,8 @@ def _faithfulness(narratives: pd.DataFrame, narrate_metrics: dict[str, Any] | No
         if checked.any():
             out["unsupported_rate"] = float(narratives["unsupported"][checked].map(len).gt(0).mean())
             out["loop_rate"] = float(narratives["loop"][checked].map(bool).mean())
+    if "fallback" in narratives.columns and len(narratives):
+        out["fallback_rate"] = float(narratives["fallback"].astype(bool).mean())
     return out
 
 
