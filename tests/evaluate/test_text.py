@@ -24,6 +24,15 @@ def _corpus(n: int, seed: int) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+def _real_and_synthetic() -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """240 real rows with their notes, 150 synthetic rows, and notes for the synthetic rows."""
+    texts, labels = _corpus(240, 2)
+    real = pd.DataFrame({"case_id": [f"r{i}" for i in range(240)], "story": texts, "age": 30, "mech": labels})
+    syn_texts, syn_labels = _corpus(150, 3)
+    synthetic = pd.DataFrame({"case_id": [f"m-{i:06d}" for i in range(150)], "age": 40, "mech": syn_labels})
+    return real, synthetic, syn_texts
+
+
 def test_distinct_n_known_values():
     assert distinct_n(["a b a b"], n=1) == 0.5
     assert distinct_n(["a b a b"], n=2) == pytest.approx(2 / 3)
@@ -68,10 +77,7 @@ def narrated_spec() -> DatasetSpec:
 
 
 def test_narrative_metrics_join_labels_and_compare_with_real_text(narrated_spec):
-    texts, labels = _corpus(240, 2)
-    real = pd.DataFrame({"case_id": [f"r{i}" for i in range(240)], "story": texts, "age": 30, "mech": labels})
-    syn_texts, syn_labels = _corpus(150, 3)
-    synthetic = pd.DataFrame({"case_id": [f"m-{i:06d}" for i in range(150)], "age": 40, "mech": syn_labels})
+    real, synthetic, syn_texts = _real_and_synthetic()
     narratives = pd.DataFrame(
         {"row_id": synthetic["case_id"][::-1].to_numpy(), "narrative": syn_texts[::-1], "faithfulness": 1.0}
     )  # reversed order: labels must come from the id join, not the row order
@@ -129,10 +135,7 @@ def test_a_corpus_without_a_shared_word_is_a_one_line_data_error():
 
 
 def test_fallback_notes_are_counted_from_the_narrate_metrics_or_the_file(narrated_spec):
-    texts, labels = _corpus(240, 2)
-    real = pd.DataFrame({"case_id": [f"r{i}" for i in range(240)], "story": texts, "age": 30, "mech": labels})
-    syn_texts, syn_labels = _corpus(150, 3)
-    synthetic = pd.DataFrame({"case_id": [f"m-{i:06d}" for i in range(150)], "age": 40, "mech": syn_labels})
+    real, synthetic, syn_texts = _real_and_synthetic()
     narratives = pd.DataFrame(
         {"row_id": synthetic["case_id"], "narrative": syn_texts, "fallback": [i % 5 == 0 for i in range(150)]}
     )
