@@ -18,6 +18,7 @@ GENERATION_KEYS: tuple[str, ...] = (
     "parallel",
     "n_candidates",
     "repair",
+    "guard_numbers",
     "max_tokens",
     "temperature",
     "top_p",
@@ -51,6 +52,11 @@ class NarrateParams(FrozenParams):
             time or code it does not hold, then check the note again (``narrate/checking/repair.py``);
             off = keep or reject whole notes. Either way a row whose every candidate still fails
             gets the fallback note written from its facts (``narrate/fallback.py``).
+        guard_numbers: while a note is generated, mask every digit that would start or continue a
+            number its row does not hold (``narrate/generation/number_guard.py``), so the note
+            copies its figures from the row instead of the checker cutting them afterwards. In
+            process only (the server backend cannot mask a request's tokens step by step); needs
+            a model that writes numbers digit by digit (Gemma, Llama 3), else it is off with a notice.
         max_tokens: longest narrative, in tokens.
         temperature: sampling temperature.
         top_p: nucleus sampling threshold.
@@ -74,6 +80,7 @@ class NarrateParams(FrozenParams):
     parallel: int = Field(default=16, ge=1, le=64)
     n_candidates: int = Field(default=3, ge=1, le=20)
     repair: bool = True
+    guard_numbers: bool = True
     max_tokens: int = Field(default=110, ge=8)
     temperature: float = Field(default=0.7, ge=0.0, le=2.0)
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)

@@ -45,6 +45,8 @@ def open_backend(*, params: NarrateParams, seed: int) -> Backend:
         NarratorUnavailableError: the model file is missing or corrupt, or no server answers.
     """
     if params.backend == "server":
+        if params.guard_numbers:
+            logger.info("narrate.guard_numbers works in process only: through servers, numbers are checked after")
         server = ServerBackend(
             urls=params.server_urls,
             concurrency=params.request_concurrency,

@@ -181,6 +181,8 @@ def _narrate_batch(
     """
     p = job.params
     prompts = [job.template.render(r, prompt_format=p.prompt_format) for r in rows]
+    rules = job.statements if p.guard_numbers else None
+    numbers = [rules.writable_numbers(r).after if rules is not None else None for r in rows]
     best: list[tuple[str, Repaired | None, int, StatementCheck | None] | None] = [None] * len(rows)
     tried = [0] * len(rows)
     tokens = [0] * len(rows)
@@ -210,9 +212,9 @@ def _narrate_batch(
             best[i] = current = (note, result, seed, said)
         if tried[i] >= p.n_candidates or _good_enough(_check_of(current[1]), current[3]):
             return None
-        return Request(prompts[i], candidate_seed(job.seed, ids[i], tried[i]))
+        return Request(prompts[i], candidate_seed(job.seed, ids[i], tried[i]), numbers[i])
 
-    first = [Request(prompts[i], candidate_seed(job.seed, ids[i], 0)) for i in range(len(rows))]
+    first = [Request(prompts[i], candidate_seed(job.seed, ids[i], 0), numbers[i]) for i in range(len(rows))]
     backend.generate_until_done(first, sampling=sampling, follow_up=follow_up)
     out: list[dict[str, Any]] = []
     core = job.lexicon.core_facts if job.lexicon is not None else ()

@@ -31,6 +31,7 @@ found by ``factcheck``; it is not repeated here.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -114,6 +115,71 @@ class SupportRules:
         """The unsupported statements and the loop of one note."""
         return StatementCheck(unsupported_statements(narrative=narrative, row=row, rules=self), find_loop(narrative))
 
+    def writable_numbers(self, row: Mapping[str, Any]) -> RowFigures:
+        """The figures a note of ``row`` may write without an unsupported number, for the generation's guard.
+
+        Each numeric value is written rounded or cut at every precision from whole units to its
+        column's decimals (60.8 -> "61", "60", "60.8"). After a column's name only that column's
+        figures (none when its value is missing); after "/" or "out of" also the columns' upper
+        bounds; elsewhere every value's figures, the numbers of the row's category labels and the
+        parts of its dates and times (also zero-padded: "05"), 0 and 1. Every figure is one the
+        check accepts there; a unit after it is still checked afterwards.
+        """
+        by_column: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        anywhere = {"0", "1"}
+        for column in self.numbers:
+            value = _value(row, column.name)
+            shown = _written(value, column.decimals) if value is not None else frozenset()
+            anywhere |= shown
+            if column.terms is not None:
+                by_column.append((_named_before(column.terms), shown))
+        for number in _bare_values(row, self):
+            anywhere.add(f"{number:g}")
+            if float(number).is_integer() and 0 <= number < 10:
+                anywhere.add(f"{int(number):02d}")  # "05" of a date, "14:05"
+        bounds = frozenset(f"{c.upper:g}" for c in self.numbers if math.isfinite(c.upper) and c.upper > 0)
+        return RowFigures(frozenset(anywhere), frozenset(anywhere) | bounds, tuple(by_column))
+
+
+@dataclass(frozen=True)
+class RowFigures:
+    """The numbers a note of one row may write, by the words before them (``SupportRules.writable_numbers``)."""
+
+    anywhere: frozenset[str]
+    denominators: frozenset[str]  # after "/" or "out of": also the columns' upper bounds
+    by_column: tuple[tuple[re.Pattern[str], frozenset[str]], ...]  # (a column named at the end of a text, its figures)
+
+    def after(self, text: str) -> frozenset[str]:
+        """The figures a number may be when ``text`` comes right before it (as the check reads it)."""
+        if _DENOMINATOR_BEFORE.search(text):
+            return self.denominators
+        best: tuple[int, frozenset[str]] | None = None
+        for pattern, figures in self.by_column:
+            if (m := pattern.search(text)) and (words := len(m["gap"].split())) <= _WORDS_BEFORE:
+                best = (words, figures) if best is None or words < best[0] else best
+        return best[1] if best is not None else self.anywhere
+
+
+#: A denominator follows these ("14/15", "7 out of 10").
+_DENOMINATOR_BEFORE = re.compile(r"(?:/|\bout of\s+)$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _named_before(terms: str) -> re.Pattern[str]:
+    """A column's name at the end of a text, and the words between (as ``_named_column`` reads it)."""
+    return re.compile(rf"{terms}(?P<gap>[^\d,;.!?()]*?)$", re.IGNORECASE)
+
+
+def _written(value: float, decimals: int) -> frozenset[str]:
+    """``value`` as a note may write it: rounded or cut at each precision up to ``decimals`` (sign left out)."""
+    out = set()
+    value = abs(value)
+    for places in range(max(decimals, 0) + 1):
+        scale = 10.0**places
+        for shown in (round(value * scale) / scale, math.floor(value * scale + 1e-9) / scale):
+            out.add(f"{shown:.{places}f}")
+    return frozenset(out)
+
 
 @dataclass(frozen=True)
 class StatementCheck:
@@ -192,8 +258,7 @@ def _named_column(text: str, number: StatedNumber, rules: SupportRules) -> Numbe
     for column in rules.numbers:
         if column.terms is None:
             continue
-        gap_before = rf"{column.terms}(?P<gap>[^\d,;.!?()]*?)$"
-        if (m := re.search(gap_before, before, re.IGNORECASE)) and len(m["gap"].split()) <= _WORDS_BEFORE:
+        if (m := _named_before(column.terms).search(before)) and len(m["gap"].split()) <= _WORDS_BEFORE:
             words = len(m["gap"].split())
             best = (words, column) if best is None or words < best[0] else best
         gap_after = rf"^(?P<gap>(?:\s+[a-z]+){{0,{_WORDS_AFTER}}}?)\s+{column.terms}"

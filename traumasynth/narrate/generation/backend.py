@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from traumasynth.core.errors import ParamsError
+from traumasynth.narrate.generation.number_guard import FiguresAfter
 from traumasynth.narrate.prompts.templates import Prompt
 
 
@@ -26,10 +27,16 @@ class Sampling:
 
 @dataclass(frozen=True)
 class Request:
-    """One generation: a prompt and the seed of its sampler."""
+    """One generation: a prompt, the seed of its sampler, and the numbers its note may write.
+
+    ``numbers`` gives the number guard (``number_guard.py``) the figures the note may write after
+    a given text (None: any number). Backends that cannot mask tokens step by step (servers)
+    ignore it.
+    """
 
     prompt: Prompt
     seed: int
+    numbers: FiguresAfter | None = None
 
 
 @dataclass(frozen=True)

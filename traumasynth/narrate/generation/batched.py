@@ -23,9 +23,11 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from llama_cpp._utils import suppress_stdout_stderr
 
 from traumasynth.core.errors import NarratorUnavailableError
+from traumasynth.narrate.generation.number_guard import NumberGuard
 from traumasynth.narrate.generation.prompt_cache import PromptCache
 from traumasynth.narrate.generation.sequences import BatchResult, CallState, OnResult, Slot, common_prefix
 
@@ -40,6 +42,8 @@ TYPICAL_P = 1.0
 _CTX_ROUND = 256
 #: Most tokens llama.cpp computes at once (its micro-batch).
 _UBATCH = 512
+#: Bytes at the end of a sequence's text that its number guard reads (the number being written and what precedes it).
+_GUARD_TAIL = 48
 
 
 class BatchedDecoder:
@@ -82,6 +86,7 @@ class BatchedDecoder:
         #: How the prefix's state was last obtained: "evaluated", "disk" or "memory".
         self.prefix_source = ""
         self._piece = ctypes.create_string_buffer(256)
+        self._n_vocab = 0
 
     # -- context and cache -------------------------------------------------------------------
 
@@ -254,6 +259,7 @@ class BatchedDecoder:
         stop: Sequence[str],
         n_prefix: int | None = None,
         on_result: OnResult | None = None,
+        guards: Sequence[NumberGuard | None] | None = None,
     ) -> list[BatchResult]:
         """One completion per tokenized prompt, in order.
 
@@ -272,6 +278,7 @@ class BatchedDecoder:
                 candidate), which takes the next free slot before any waiting prompt, so a
                 retry runs while the batch is still full rather than in a round of its own.
                 The returned list then holds each index's last result.
+            guards: each prompt's number guard (None: its numbers are free), kept by its follow-ups.
 
         Raises:
             NarratorUnavailableError: llama.cpp could not allocate or decode.
@@ -296,6 +303,7 @@ class BatchedDecoder:
             queue=deque((i, list(p), seeds[i]) for i, p in enumerate(prompts)),
             results=[None] * len(prompts),
             free=list(range(self.n_seq, 0, -1)),  # pop() hands out the lowest free sequence id first
+            guards=list(guards) if guards is not None else [None] * len(prompts),
         )
         try:
             self._set_prefix(call.prefix)
@@ -320,7 +328,7 @@ class BatchedDecoder:
             seq = call.free.pop()
             self._ll.llama_memory_seq_cp(mem, 0, seq, -1, -1)
             sampler = self._sampler(seed=seed, temperature=call.temperature, top_p=call.top_p)
-            call.active.append(Slot(seq, i, sampler, len(tokens), n_pre, tokens[n_pre:]))
+            call.active.append(Slot(seq, i, sampler, len(tokens), n_pre, tokens[n_pre:], guard=call.guards[i]))
         call.active.sort(key=lambda s: s.seq)  # a fixed batch layout: same requests, same batch
 
     def _step(self, active: Sequence[Slot]) -> None:
@@ -337,6 +345,8 @@ class BatchedDecoder:
         """Sample each active slot's next token; free the slots whose sequence ended and queue their follow-ups."""
         still: list[Slot] = []
         for slot in call.active:
+            if slot.guard is not None:
+                self._mask(slot)
             token = self._ll.llama_sampler_sample(slot.sampler, self._ctx, slot.logit_at)
             done, text = self._advance(slot, token, stops=call.stops, max_tokens=call.max_tokens)
             if not done:
@@ -356,6 +366,14 @@ class BatchedDecoder:
                     )
                 call.queue.appendleft((slot.index, list(tokens), seed))
         call.active = still
+
+    def _mask(self, slot: Slot) -> None:
+        """Apply ``slot``'s number guard to its logits in the context, which the sampler then reads."""
+        assert slot.guard is not None
+        if self._n_vocab == 0:
+            self._n_vocab = self._ll.llama_vocab_n_tokens(self._vocab)
+        logits = np.ctypeslib.as_array(self._ll.llama_get_logits_ith(self._ctx, slot.logit_at), shape=(self._n_vocab,))
+        slot.guard.apply(logits, bytes(slot.text[-_GUARD_TAIL:]).decode("utf-8", errors="ignore"))
 
     def _advance(self, slot: Slot, token: int, *, stops: Sequence[bytes], max_tokens: int) -> tuple[bool, str]:
         """Append ``token`` to ``slot``; whether the sequence is finished, and its text if so."""

@@ -26,6 +26,7 @@ from traumasynth.narrate.generation.backend import (
 )
 from traumasynth.narrate.generation.batched import BatchedDecoder
 from traumasynth.narrate.generation.cpu_lock import cpu_narration
+from traumasynth.narrate.generation.number_guard import DigitVocab, NumberGuard
 from traumasynth.narrate.generation.prompt_cache import PromptCache, default_dir, model_identity
 from traumasynth.narrate.generation.sequences import BatchResult
 from traumasynth.narrate.prompts.templates import Prompt
@@ -138,6 +139,29 @@ class LlamaCppBackend:
             else None
         )
         self._prefix_tokens: dict[str, int] = {}
+        self._digit_vocab: DigitVocab | None = None
+        self._digits_read = False
+
+    def _guard(self, request: Request) -> NumberGuard | None:
+        """The number guard of ``request`` (None when it brings no numbers or the model cannot be guarded)."""
+        if request.numbers is None:
+            return None
+        if not self._digits_read:
+            self._digits_read = True
+            self._digit_vocab = DigitVocab.of(self._pieces())
+            if self._digit_vocab is None:
+                logger.warning(
+                    "narrate.guard_numbers: this model has no token of its own for each digit, so numbers "
+                    "cannot be held to the row while it writes; the checker and the repair still apply."
+                )
+        if self._digit_vocab is None:
+            return None
+        return NumberGuard(self._digit_vocab, request.numbers)
+
+    def _pieces(self) -> Iterator[tuple[int, str]]:
+        """(token id, text) of every token of the model's vocabulary."""
+        for token in range(self._llm.n_vocab()):
+            yield token, self._llm.detokenize([token]).decode("utf-8", errors="replace")
 
     def _tokens(self, text: str) -> list[int]:
         # As create_completion: BOS, then the text with special tokens parsed.
@@ -203,6 +227,7 @@ class LlamaCppBackend:
         return self._batched.generate(
             tokens,
             [r.seed for r in requests],
+            guards=[self._guard(r) for r in requests],
             max_tokens=sampling.max_tokens,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
@@ -261,6 +286,8 @@ class LlamaCppBackend:
             "top_p": sampling.top_p,
             "seed": req.seed,
         }
+        if (guard := self._guard(req)) is not None:
+            kwargs["logits_processor"] = self._guarding(guard)
         try:
             if req.prompt.text is not None:
                 res: Any = self._llm.create_completion(req.prompt.text, stop=list(sampling.stop), **kwargs)
@@ -275,6 +302,21 @@ class LlamaCppBackend:
             raise
         usage = res.get("usage", {})
         return Generation(text, int(usage.get("completion_tokens", 0)), int(usage.get("prompt_tokens", 0)))
+
+    def _guarding(self, guard: NumberGuard) -> Any:
+        """``guard`` as a llama-cpp-python logits processor of one request (its first call sees only the prompt)."""
+        from llama_cpp import LogitsProcessorList
+
+        n_prompt: list[int] = []
+
+        def mask(input_ids: Any, scores: Any) -> Any:
+            if not n_prompt:
+                n_prompt.append(len(input_ids))
+            written = self._llm.detokenize(list(input_ids[n_prompt[0] :])).decode("utf-8", errors="ignore")
+            guard.apply(scores, written)
+            return scores
+
+        return LogitsProcessorList([mask])
 
     def close(self) -> None:
         """Free the model's memory."""

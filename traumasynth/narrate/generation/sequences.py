@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from traumasynth.narrate.generation.number_guard import NumberGuard
+
 
 @dataclass
 class Slot:
@@ -25,6 +27,7 @@ class Slot:
     tokens: list[int] = field(default_factory=list)
     text: bytearray = field(default_factory=bytearray)
     logit_at: int = -1
+    guard: NumberGuard | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class CallState:
     queue: deque[tuple[int, list[int], int]]  # (prompt index, tokens, seed) waiting for a slot
     results: list[BatchResult | None]
     free: list[int]  # free sequence ids, highest first
+    guards: list[NumberGuard | None] = field(default_factory=list)  # each prompt index's number guard
     active: list[Slot] = field(default_factory=list)
 
 
