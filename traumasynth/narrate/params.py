@@ -56,7 +56,8 @@ class NarrateParams(FrozenParams):
             number its row does not hold (``narrate/generation/number_guard.py``), so the note
             copies its figures from the row instead of the checker cutting them afterwards. In
             process only (the server backend cannot mask a request's tokens step by step); needs
-            a model that writes numbers digit by digit (Gemma, Llama 3), else it is off with a notice.
+            a token for each digit (Gemma and MedGemma write numbers digit by digit), else it is off
+            with a warning.
         max_tokens: longest narrative, in tokens.
         temperature: sampling temperature.
         top_p: nucleus sampling threshold.

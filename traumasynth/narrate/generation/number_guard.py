@@ -2,8 +2,8 @@
 
 The checker (``checking/unsupported.py``) finds a number the row does not hold after the note is
 written, and the repair cuts its clause, losing the words around it. The guard keeps the model
-from writing it at all. Gemma's tokenizer, like Llama 3's, writes a number digit by digit ("120"
-is "1" "2" "0"), so before each token of a sequence is sampled the guard reads the number the
+from writing it at all. Gemma's tokenizer (Gemma 3 270M, MedGemma) writes a number digit by
+digit ("120" is "1" "2" "0"), so before each token of a sequence is sampled the guard reads the number the
 sequence is writing (the digits at the end of its text) and masks:
 
 - every digit that would start or continue a number that none of the row's figures starts with
@@ -13,8 +13,9 @@ sequence is writing (the digits at the end of its text) and masks:
   is finished as the row has it;
 - a number right after a number and a full stop ("32. 87": the decimal the row lacks, written on
   as a new number);
-- every token that mixes digits with other characters (none in Gemma's vocabulary; a tokenizer
-  with "2018" as one token), so that every number is written digit by digit and checked.
+- every token that mixes digits with other characters (in Gemma's vocabulary only "<h1>"...; a
+  tokenizer with "2018" or "120" as one token, such as Llama 3's, is made to write digit by digit,
+  which such a model does less well: the guard suits Gemma-family models best).
 
 Which figures may be written is the caller's (``SupportRules.writable_numbers``), read from the
 text before the number: after a column's name only that column's value at the precisions the
