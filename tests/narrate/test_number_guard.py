@@ -10,18 +10,15 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.narrate.icu_registry_row import REGISTRY_SPEC, registry_row
 from traumasynth.narrate.checking.unsupported import SupportRules, unsupported_statements
 from traumasynth.narrate.generation.backend import Request, Sampling
 from traumasynth.narrate.generation.in_process import LlamaCppBackend
 from traumasynth.narrate.generation.number_guard import DIGITS, DigitVocab, NumberGuard
 from traumasynth.narrate.prompts.templates import Prompt
 from traumasynth.spec import load_spec
-
-REGISTRY_SPEC = REPO / "tests" / "data" / "statement_labels" / "icu_registry.yaml"
 
 #: Tokens 0-9 are the digits, 10 and 11 their byte-fallback twins of "3" and "5", 12 ".", 13 "2018", 14 " ", 15 "x".
 TOY = DigitVocab({**{d: (int(d),) for d in DIGITS}, "3": (3, 10), "5": (5, 11)}, (12,), (13,))
@@ -33,16 +30,6 @@ def rules() -> SupportRules:
     return SupportRules.from_spec(load_spec(REGISTRY_SPEC))
 
 
-def _row(**changes: object) -> dict[str, object]:
-    row: dict[str, object] = dict(
-        age=66, sex="M", injury_date=pd.Timestamp("2017-06-18"), admission_time=pd.Timestamp("2017-06-18 18:28"),
-        mechanism="low_fall", gcs_ed=14, sbp_ed=147, weight_kg=86.6, iss=32, icu_hours=60.8,
-        ventilation_hours=None, hospital_days=9.3, outcome="alive", **{f"spine_c{i}": "N" for i in range(1, 8)},
-    )  # fmt: skip
-    row.update(changes)
-    return row
-
-
 def _free(guard: NumberGuard, text: str) -> set[int]:
     """Token ids the guard leaves sampleable after ``text``."""
     logits = np.zeros(N_TOY, dtype=np.float32)
@@ -51,7 +38,7 @@ def _free(guard: NumberGuard, text: str) -> set[int]:
 
 
 def test_after_a_columns_name_only_its_value_may_be_written(rules: SupportRules) -> None:
-    guard = NumberGuard(TOY, rules.writable_numbers(_row()).after)
+    guard = NumberGuard(TOY, rules.writable_numbers(registry_row()).after)
     # "ICU for 6" may go on to 60.8 (or 60, 61), not to 18
     assert guard.next_characters("was in the ICU for ") == (frozenset("6"), False)
     assert guard.next_characters("was in the ICU for 6") == (frozenset("01"), True)
@@ -64,7 +51,7 @@ def test_after_a_columns_name_only_its_value_may_be_written(rules: SupportRules)
 
 
 def test_elsewhere_any_value_of_the_row_and_after_a_slash_its_upper_bound(rules: SupportRules) -> None:
-    figures = rules.writable_numbers(_row())
+    figures = rules.writable_numbers(registry_row())
     held = {"66", "14", "147", "86.6", "87", "32", "60.8", "61", "9.3", "9", "2017", "06", "18", "28"}
     assert held <= figures.anywhere
     assert "15" not in figures.anywhere  # GCS 14: "15" only as a denominator
@@ -73,7 +60,7 @@ def test_elsewhere_any_value_of_the_row_and_after_a_slash_its_upper_bound(rules:
 
 
 def test_every_figure_the_guard_allows_is_one_the_checker_accepts(rules: SupportRules) -> None:
-    row = _row()
+    row = registry_row()
     figures = rules.writable_numbers(row)
     for figure in sorted(figures.anywhere):
         assert unsupported_statements(narrative=f"Seen again, noted {figure} on review.", row=row, rules=rules) == ()
@@ -87,7 +74,7 @@ def test_every_figure_the_guard_allows_is_one_the_checker_accepts(rules: Support
 def test_the_mask_bans_every_token_of_a_digit_and_forces_a_started_number_to_end_as_the_row_has_it(
     rules: SupportRules,
 ) -> None:
-    guard = NumberGuard(TOY, rules.writable_numbers(_row(gcs_ed=5)).after)
+    guard = NumberGuard(TOY, rules.writable_numbers(registry_row(gcs_ed=5)).after)
     after_gcs = _free(guard, "GCS ")
     assert {5, 11} <= after_gcs and not {3, 10} & after_gcs  # both tokens of "5" kept, both of "3" banned
     assert 13 not in after_gcs and {14, 15} <= after_gcs  # "2018" never; other tokens untouched
@@ -107,18 +94,15 @@ def test_the_guarded_model_writes_only_numbers_its_row_holds(backend: LlamaCppBa
     """Real llama.cpp, sequential path: a row and a prompt that invite numbers the row does not hold."""
     spec = load_spec(REGISTRY_SPEC)
     rules = SupportRules.from_spec(spec)
-    row = _row()
+    row = registry_row()
     prompt = Prompt(
         text="Patient record: 66-year-old man, ICU stay 60.8 hours, GCS 14, SBP 147, weight 86.6 kg.\n"
         "ICU discharge summary: The patient spent",
         note_prefix="",
     )
     sampling = Sampling(max_tokens=48, temperature=0.9, top_p=0.95, stop=("\n\n",))
-    guarded = [
-        backend.generate([Request(prompt, seed, rules.writable_numbers(row).after)], sampling=sampling)[0].text
-        for seed in range(4)
-    ]
+    figures = rules.writable_numbers(row)
+    guarded = [backend.generate([Request(prompt, seed, figures.after)], sampling=sampling)[0].text for seed in range(4)]
     for text in guarded:
         stated = re.findall(r"(?<![A-Za-z\d.])\d+(?:\.\d+)?", text)
-        allowed = rules.writable_numbers(row).denominators
-        assert all(n in allowed for n in stated), text
+        assert all(n in figures.denominators for n in stated), text

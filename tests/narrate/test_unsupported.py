@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-from tests.conftest import DATASETS, REPO
+from tests.conftest import DATASETS
+from tests.narrate.icu_registry_row import REGISTRY_SPEC, registry_row
 from traumasynth.narrate.checking.note_numbers import read_figures
 from traumasynth.narrate.checking.unsupported import SupportRules, unsupported_statements
 from traumasynth.spec import load_spec
-
-REGISTRY_SPEC = REPO / "tests" / "data" / "statement_labels" / "icu_registry.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -19,14 +17,7 @@ def rules() -> SupportRules:
 
 
 def _row(**changes: object) -> dict[str, object]:
-    row: dict[str, object] = dict(
-        age=66, sex="M", injury_date=pd.Timestamp("2017-06-18"), admission_time=pd.Timestamp("2017-06-18 18:28"),
-        mechanism="low_fall", gcs_ed=14, sbp_ed=147, weight_kg=86.6, iss=32, icu_hours=60.8,
-        ventilation_hours=None, hospital_days=9.3, outcome="alive", **{f"spine_c{i}": "N" for i in range(1, 8)},
-    )  # fmt: skip
-    row["spine_c5"] = "Y"
-    row.update(changes)
-    return row
+    return registry_row(**{"spine_c5": "Y", **changes})
 
 
 @pytest.mark.parametrize(

@@ -282,7 +282,7 @@ def _bare_values(row: Mapping[str, Any], rules: SupportRules) -> list[float]:
 
 def _number_problem(text: str, number: StatedNumber, row: Mapping[str, Any], rules: SupportRules) -> str | None:
     said = f"note says {number.text}"
-    denominator = re.search(r"(?:/|\bout of\s+)$", text[: number.start])
+    denominator = _DENOMINATOR_BEFORE.search(text[: number.start])
     if denominator and any(number.value == c.upper for c in rules.numbers):
         return None
     named = _named_column(text, number, rules)

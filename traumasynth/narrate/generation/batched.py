@@ -86,7 +86,7 @@ class BatchedDecoder:
         #: How the prefix's state was last obtained: "evaluated", "disk" or "memory".
         self.prefix_source = ""
         self._piece = ctypes.create_string_buffer(256)
-        self._n_vocab = 0
+        self._n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
 
     # -- context and cache -------------------------------------------------------------------
 
@@ -370,8 +370,6 @@ class BatchedDecoder:
     def _mask(self, slot: Slot) -> None:
         """Apply ``slot``'s number guard to its logits in the context, which the sampler then reads."""
         assert slot.guard is not None
-        if self._n_vocab == 0:
-            self._n_vocab = self._ll.llama_vocab_n_tokens(self._vocab)
         logits = np.ctypeslib.as_array(self._ll.llama_get_logits_ith(self._ctx, slot.logit_at), shape=(self._n_vocab,))
         slot.guard.apply(logits, bytes(slot.text[-_GUARD_TAIL:]).decode("utf-8", errors="ignore"))
 

@@ -9,6 +9,7 @@ It decodes ``parallel`` completion prompts at once (continuous batching,
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -139,22 +140,21 @@ class LlamaCppBackend:
             else None
         )
         self._prefix_tokens: dict[str, int] = {}
-        self._digit_vocab: DigitVocab | None = None
-        self._digits_read = False
+
+    @functools.cached_property
+    def _digit_vocab(self) -> DigitVocab | None:
+        """The model's digit tokens, read on the first guarded request (None: the model cannot be guarded)."""
+        vocab = DigitVocab.of(self._pieces())
+        if vocab is None:
+            logger.warning(
+                "narrate.guard_numbers: this model has no token of its own for each digit, so numbers "
+                "cannot be held to the row while it writes; the checker and the repair still apply."
+            )
+        return vocab
 
     def _guard(self, request: Request) -> NumberGuard | None:
         """The number guard of ``request`` (None when it brings no numbers or the model cannot be guarded)."""
-        if request.numbers is None:
-            return None
-        if not self._digits_read:
-            self._digits_read = True
-            self._digit_vocab = DigitVocab.of(self._pieces())
-            if self._digit_vocab is None:
-                logger.warning(
-                    "narrate.guard_numbers: this model has no token of its own for each digit, so numbers "
-                    "cannot be held to the row while it writes; the checker and the repair still apply."
-                )
-        if self._digit_vocab is None:
+        if request.numbers is None or self._digit_vocab is None:
             return None
         return NumberGuard(self._digit_vocab, request.numbers)
 
