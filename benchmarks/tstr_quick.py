@@ -4,8 +4,10 @@ Trains ``--model`` on the train split of the simulator or the public NEISS sampl
 synthetic rows per class as the train split has, and prints one JSON line per noise seed with
 the TSTR macro-F1 of HistGradientBoosting on the real test split, the mean recall of the rare
 classes (under 5 % of the train split), the joint fidelity against the train split (mean 2-way and
-3-way TVD on the public grid, as ``evaluate``'s ``fidelity.tvd_2way``/``tvd_3way``) and the share
-of these first draws that break a clinical rule of the spec. The split is fixed (``prepare``
+3-way TVD on the public grid, as ``evaluate``'s ``fidelity.tvd_2way``/``tvd_3way``), the share
+of these first draws that break a clinical rule of the spec, and the real-vs-synthetic
+discriminator's AUC against the train split (``evaluate``'s ``fidelity.discriminator_auc``, its
+default settings, here on first draws). The split is fixed (``prepare``
 defaults, seed 42); ``--seeds`` changes only the model's noise and sampling.
 
     python benchmarks/tstr_quick.py neiss vae --epsilon 1 --set vae.prior_share=0.8 --seeds 1 --seeds 2 --seeds 3
@@ -25,7 +27,9 @@ import typer
 import yaml
 
 from traumasynth.encoding.table import TableEncoder
+from traumasynth.evaluate.fidelity import discriminator_auc
 from traumasynth.evaluate.joint import JointWorkload
+from traumasynth.evaluate.run import EvaluateParams
 from traumasynth.evaluate.utility import rare_classes, train_and_score
 from traumasynth.peers.stage import BaselinesParams
 from traumasynth.prepare import PrepareParams, prepare_dataset
@@ -78,6 +82,11 @@ def main(
         )  # fmt: skip
         recall = scores["hgb"].recall
         joint = workload.tvd(train_codes, workload.codes(rows))
+        judge = EvaluateParams()
+        auc = discriminator_auc(
+            data.train, rows, encoder=encoder, max_rows=judge.discriminator_rows, cv_folds=judge.cv_folds,
+            max_iter=judge.hgb_max_iter, seed=42,
+        )  # fmt: skip
         typer.echo(
             json.dumps(
                 {
@@ -93,6 +102,7 @@ def main(
                     "tvd_2way": round(joint["tvd_2way"], 4) if joint["tvd_2way"] is not None else None,
                     "tvd_3way": round(joint["tvd_3way"], 4) if joint["tvd_3way"] is not None else None,
                     "constraint_violation_rate": round(check_constraints(rows, spec.constraints).violation_rate, 4),
+                    "discriminator_auc": round(auc, 4),
                     "epsilon_total": result.epsilon,
                     "train_seconds": round(seconds, 1),
                 }  # fmt: skip

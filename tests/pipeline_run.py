@@ -25,7 +25,7 @@ ITEMS_PER_SOURCE = 3
 #: Small settings on top of params.yaml: a 2,500-row cohort, two epochs, three one-candidate notes.
 SMALL = {
     "prepare": {"n_rows": 2500, "min_class_rows": 5},
-    "train_dp_tabular": {"epochs": 2},
+    "train_dp_tabular": {"epochs": 2, "vae": {"epochs": 2}},
     "sample": {"augment_target": 60},
     "narrate": {"n_rows": ITEMS_PER_SOURCE, "n_candidates": 1, "max_tokens": 40, "shard_size": 2},
     "evaluate": {
@@ -88,12 +88,20 @@ def copy_checkout(dest: Path) -> None:
     (dest / "metrics").mkdir(exist_ok=True)
 
 
+def _merge(params: dict, small: dict) -> None:
+    """``small``'s settings written into ``params``, nested sections key by key (the rest kept)."""
+    for key, value in small.items():
+        if isinstance(value, dict) and isinstance(params.get(key), dict):
+            _merge(params[key], value)
+        else:
+            params[key] = value
+
+
 def build_pipeline(root: Path) -> Path:
     """``root`` after a full `dvc repro` of this checkout with the small settings, committed."""
     copy_checkout(root)
     params = yaml.safe_load((root / "params.yaml").read_text())
-    for section, values in SMALL.items():
-        params[section].update(values)
+    _merge(params, SMALL)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(root, "git", "init", "-q")
     run(root, DVC, "repro", timeout=1800)

@@ -96,7 +96,13 @@ def train_synthesizer(
     config = model_config(params, model)
     device = resolve_device(params.device)
     synth = cls(spec=spec, config=config)
-    logger.info("Training %s on %d rows (%s, device %s)", model, len(data), "DP" if params.epsilon else "no DP", device)
+    logger.info(
+        "Training %s on %d rows (%s, device %s)",
+        model,
+        len(data),
+        "DP" if params.epsilon else "no DP: train_dp_tabular.epsilon is null, a reference only",
+        device,
+    )
     # A non-private reference run has no noise to keep fresh: it keeps base.seed.
     if params.epsilon is not None:
         seed = release_seed(seed=seed, model=model, rows=data, settings=release_settings(params, model))

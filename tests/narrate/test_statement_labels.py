@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from tests.conftest import REPO
 from traumasynth.datasets import load_raw
 from traumasynth.experiments.checker_score import load_statement_labels, score_statements
+from traumasynth.narrate.checking.factcheck import check_narrative
+from traumasynth.narrate.checking.spec_lexicon import spec_lexicon
 from traumasynth.narrate.checking.unsupported import SupportRules
 from traumasynth.spec import load_spec
 from traumasynth.spec.schema import coerce_to_spec, validate
@@ -48,6 +50,31 @@ def test_the_checks_find_planted_errors_and_leave_faithful_notes() -> None:
     assert score.loop.recall == 1.0 and score.loop.false_positive_rate == 0.0
     for kind in ("other_column", "invented_date", "invented_count", "spine_levels", "wrong_time"):
         assert score.recall_by_kind[kind] == 1.0, kind
+
+
+def test_the_spec_lexicon_reads_faithful_notes_of_this_layout_without_contradictions() -> None:
+    """Before, 42 of the 80 faithful notes were read as contradicting their row, and the repair cut them: a weight
+    rounded ("about 70 kg" for 69.5), "no mechanical ventilation" for a missing ``ventilation_hours``, and
+    "Cervical spine cleared" read as "injury" of every ``spine_c*`` flag (the word "spine" of their names)."""
+    lexicon = spec_lexicon(load_spec(SET / "icu_registry.yaml"))
+    faithful = [n for n in load_statement_labels(SET / "labels.jsonl") if n.kind == "faithful"]
+    assert len(faithful) == 80
+    wrong = {n.id: c.contradictions for n in faithful if (c := check_narrative(narrative=n.narrative, row=n.row,
+             lexicon=lexicon)).contradictions}  # fmt: skip
+    assert wrong == {}
+    # the same notes, made wrong, still are
+    note = next(n for n in faithful if "weighs about 70 kg" in n.narrative and n.row["ventilation_hours"] is None)
+    assert note.row["weight_kg"] == 69.5
+    for said, row, expected in [
+        ("weighs about 72 kg", note.row, "weight_kg: note says 72, row says 69.5"),
+        ("weighs about 69.9 kg", note.row, "weight_kg: note says 69.9, row says 69.5"),
+        ("weighs about 70 kg, mechanical ventilation 12 h", note.row,
+         "ventilation_hours: note says 12, row has no value"),
+        ("weighs about 70 kg, no mechanical ventilation", {**note.row, "ventilation_hours": 55.9},
+         "ventilation_hours: note says 0, row says 55.9"),
+    ]:  # fmt: skip
+        text = note.narrative.replace("weighs about 70 kg", said)
+        assert expected in check_narrative(narrative=text, row=row, lexicon=lexicon).contradictions, text
 
 
 def test_fake_table_writes_the_icu_registry_layout_and_its_spec(tmp_path) -> None:

@@ -192,7 +192,8 @@ def make_private_loop(
     loader_gen = torch.Generator().manual_seed(keyed_seed("dp-sgd batches", seed) if dp else seed)
     loader = DataLoader(dataset, batch_size=params.batch_size, shuffle=True, generator=loader_gen)
     if not dp:
-        logger.info("Training without differential privacy (train_dp_tabular.epsilon is null): a reference only.")
+        # a reference model (train_dp_tabular.epsilon null: training.py says so) or pre-training on released rows
+        logger.debug("Training without per-example clipping or noise")
         return SGDLoop(module, optimizer, criterion, loader, None, {"batches": loader_gen})
     engine = _make_engine(params)
     noise_gen = (

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth.narrate.checking.facts import FactRule, Lexicon, extract_facts
+from traumasynth.narrate.checking.facts import FactRule, Lexicon, WrittenNumber, extract_facts, written_as
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,23 @@ def _judge(rule: FactRule, stated: set[str | float], truth: Any, denied: set[str
     said = ", ".join(sorted(_show(v) for v in stated))
     if rule.kind == "number":
         if _missing(truth):
+            if all(float(v) == 0 for v in stated):
+                return None  # "no ventilation" for a value left empty: nothing to contradict
             return f"{rule.name}: note says {said}, row has no value"
-        bad = [v for v in stated if not math.isclose(float(v), float(truth), abs_tol=rule.tolerance + 1e-9)]
+        bad = [v for v in stated if not _number_agrees(rule, v, float(truth))]
         return f"{rule.name}: note says {said}, row says {_show(float(truth))}" if bad else None
     if _missing(truth):
         return None  # a nullable category left empty: nothing to contradict
     ok = {str(truth), *rule.compatible.get(str(truth), ())}
     agrees = any(v in ok for v in stated) if rule.match == "any" else all(v in ok for v in stated)
     return None if agrees else f"{rule.name}: note says {said}, row says {truth}"
+
+
+def _number_agrees(rule: FactRule, stated: str | float, truth: float) -> bool:
+    """Within the rule's tolerance, or (a ``rounded`` rule) the row's value at the precision the note writes."""
+    if math.isclose(float(stated), truth, abs_tol=rule.tolerance + 1e-9):
+        return True
+    return rule.rounded and isinstance(stated, WrittenNumber) and written_as(float(stated), stated.decimals, truth)
 
 
 def _excused(rule: FactRule, stated: set[str | float], truth: Any, row: Mapping[str, Any]) -> set[str | float]:

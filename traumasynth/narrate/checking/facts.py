@@ -43,6 +43,7 @@ class FactRule(BaseModel):
     skip_sentences: str | None = None
     read_after: str | None = None
     tolerance: float = 0.0
+    rounded: bool = False
     patterns: tuple[str, ...] = ()
     ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
     cues: dict[str, tuple[str, ...]] = Field(default_factory=dict)
@@ -105,6 +106,27 @@ class Lexicon(BaseModel):
                 f"The narrative lexicon does not fit dataset '{spec.name}': " + "; ".join(problems) + ". "
                 f"Fix {layout.LEXICONS}/{spec.name}.yaml, or delete it to use the checker made from the spec."
             )
+
+
+class WrittenNumber(float):
+    """A number as a note writes it: its value, and the decimals it is written with ("70" 0, "69.5" 1)."""
+
+    decimals: int
+
+    def __new__(cls, text: str) -> WrittenNumber:
+        number = super().__new__(cls, float(text))
+        number.decimals = len(text.partition(".")[2])
+        return number
+
+
+def written_as(number: float, decimals: int, value: float) -> bool:
+    """Whether ``number``, written with ``decimals`` decimals, is ``value`` rounded or cut at that precision.
+
+    60.8 is written "60.8", "61" or "60" (cut), never "59"; 69.5 "70" or "69".
+    """
+    step = 10.0**-decimals
+    tol = 1e-9 * max(1.0, abs(value))
+    return abs(number - value) <= step / 2 + tol or -tol <= value - number < step - tol
 
 
 @dataclass
@@ -226,7 +248,7 @@ def extract_facts(*, text: str, lexicon: Lexicon) -> StatedFacts:
                     if groups.get("months") is not None:
                         stated.add(rule.name, float(int(groups["months"]) // 12))
                     elif groups.get("value") is not None:
-                        stated.add(rule.name, float(groups["value"]))
+                        stated.add(rule.name, WrittenNumber(groups["value"]))
                     elif groups.get("zero") is not None:  # "no pain"
                         stated.add(rule.name, 0.0)
             for pattern, (low, high) in rule.ranges.items():  # "drowsy" states GCS <= 14; "not drowsy" nothing

@@ -9,9 +9,13 @@ Every modelled column becomes a fact named after it:
 - **other numbers**: the column's words (its ``aliases``, its name, its description's head phrase,
   the name without a generic tail such as ``level`` or ``score``) followed by a number
   ("heart rate 80", "HR: 80", "pain 4/10"), and a number followed by the column's unit when that
-  unit is a measurement unit no other column has ("80 beats/min", "80 bpm").
+  unit is a measurement unit no other column has ("80 beats/min", "80 bpm"). A decimal column's
+  value agrees rounded or cut at the precision the note writes (69.5 kg: "70 kg", "69 kg"), and
+  "no <column>" does not contradict an empty value ("no mechanical ventilation").
 - **yes/no columns** (categories yes/no/unknown): the column's words say yes ("alcohol"), the same
   words after a negation say no ("no alcohol", "not intubated"); ``unknown`` contradicts nothing.
+  A single word of the name counts only when no other column's name has it ("spine" names none of
+  ``spine_c1`` ... ``spine_c7``).
 - **other categories**: each category's ``labels`` and its own words (underscores as spaces, simple
   plurals and inflections: "fracture" reads "fractured", "fractures"), and any word of a
   several-word category that no other category uses ("traffic" for ``road_traffic``). A category
@@ -146,6 +150,7 @@ def _number_rule(column: ColumnSpec, unique_unit: bool) -> FactRule:
         column=column.name,
         kind="number",
         tolerance=0.0 if column.kind == "integer" else 0.05,  # the prompt shows one decimal
+        rounded=column.kind != "integer",  # 69.5 kg is "about 70 kg", as the unsupported check reads it
         patterns=tuple(patterns),
     )
 
@@ -170,9 +175,16 @@ def _sex_rules(column: ColumnSpec) -> list[FactRule]:
     ]  # fmt: skip
 
 
-def _yes_no_rule(column: ColumnSpec, sorted_: dict[str, list[str]], *, core: bool) -> FactRule:
+def _yes_no_rule(
+    column: ColumnSpec, sorted_: dict[str, list[str]], name_word_owners: dict[str, set[str]], *, core: bool
+) -> FactRule:
     words = [t for t in column_terms(column) if t not in _STOP]
-    words += [w for w in split_words(name_words(column)) if w not in _STOP and len(w) >= 4]
+    # a single word of the name, unless other columns' names have it too ("spine" of spine_c1...spine_c7)
+    words += [
+        w
+        for w in split_words(name_words(column))
+        if w not in _STOP and len(w) >= 4 and name_word_owners[w] == {column.name}
+    ]
     said = [p for w in dict.fromkeys(words) if (p := phrase_regex(w)) is not None]
     cues: dict[str, tuple[str, ...]] = {}
     compatible: dict[str, tuple[str, ...]] = {}
@@ -296,6 +308,10 @@ def spec_lexicon(spec: DatasetSpec) -> Lexicon:
                 phrase_owners[ph].add((col_name, cat))
                 for w in split_words(ph):
                     word_owners[stem_of(w)].add((col_name, cat))
+    name_word_owners: dict[str, set[str]] = defaultdict(set)
+    for col in modelled:
+        for w in split_words(name_words(col)):
+            name_word_owners[w].add(col.name)
     facts: list[FactRule] = []
     age_done = sex_done = False
     for col in modelled:
@@ -312,7 +328,7 @@ def spec_lexicon(spec: DatasetSpec) -> Lexicon:
             facts += _sex_rules(col)
             sex_done = True
         elif (sorted_ := yes_no_values(col)) is not None:
-            facts.append(_yes_no_rule(col, sorted_, core=core))
+            facts.append(_yes_no_rule(col, sorted_, name_word_owners, core=core))
         else:
             facts.append(_category_rule(col, phrases[col.name], word_owners, phrase_owners, all_phrases, core=core))
     return Lexicon(negation=NEGATION, number_words=True, facts=tuple(facts))

@@ -40,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from traumasynth.narrate.checking.facts import written_as
 from traumasynth.narrate.checking.loops import find_loop
 from traumasynth.narrate.checking.note_numbers import CODE, StatedNumber, Unit, parse_unit, read_figures
 from traumasynth.narrate.checking.spec_lexicon import column_terms
@@ -242,11 +243,10 @@ def _fits(number: StatedNumber, value: float, column: NumberColumn | None) -> bo
     if number.unit is not None and column is not None and column.unit is not None:
         factor = column.unit.factor / number.unit.factor
     in_note_unit = value * factor
-    step = 10.0**-number.decimals
-    tol = 1e-9 * max(1.0, abs(in_note_unit))
-    if abs(number.value - in_note_unit) <= step / 2 + tol or -tol <= in_note_unit - number.value < step - tol:
+    if written_as(number.value, number.decimals, in_note_unit):
         return True
     # an integer column counts whole units: 18 months is 1.5 years, age 1
+    tol = 1e-9 * max(1.0, abs(in_note_unit))
     return column is not None and column.integer and math.floor(number.value / factor + tol) == round(value)
 
 
