@@ -71,6 +71,7 @@ def main(
     rare = rare_classes(encoder.encode(data.train).y, classes=spec.classes, threshold=0.05)
     workload = JointWorkload.from_spec(spec, grid=BaselinesParams(), max_triples=5000, seed=42)
     train_codes = workload.codes(data.train)
+    judge = EvaluateParams()  # the discriminator's settings, as evaluate's defaults
     for seed in seeds or [1]:
         start = time.perf_counter()
         synth, result = train_synthesizer(model=model, data=data.train, spec=spec, params=params, seed=seed)
@@ -82,7 +83,6 @@ def main(
         )  # fmt: skip
         recall = scores["hgb"].recall
         joint = workload.tvd(train_codes, workload.codes(rows))
-        judge = EvaluateParams()
         auc = discriminator_auc(
             data.train, rows, encoder=encoder, max_rows=judge.discriminator_rows, cv_folds=judge.cv_folds,
             max_iter=judge.hgb_max_iter, seed=42,
