@@ -25,7 +25,7 @@ ITEMS_PER_SOURCE = 3
 #: Small settings on top of params.yaml: a 2,500-row cohort, two epochs, three one-candidate notes.
 SMALL = {
     "prepare": {"n_rows": 2500, "min_class_rows": 5},
-    "train_dp_tabular": {"epochs": 2, "vae": {"epochs": 2}},
+    "train_dp_tabular": {"epochs": 2, "vae": {"epochs": 2}, "ddpm": {"epochs": 2}},
     "sample": {"augment_target": 60},
     "narrate": {"n_rows": ITEMS_PER_SOURCE, "n_candidates": 1, "max_tokens": 40, "shard_size": 2},
     "evaluate": {

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.narrate.icu_registry_row import REGISTRY_SPEC, registry_row
+from traumasynth.narrate.checking.facts import written_as, written_forms
 from traumasynth.narrate.checking.unsupported import SupportRules, unsupported_statements
 from traumasynth.narrate.generation.backend import Request, Sampling
 from traumasynth.narrate.generation.in_process import LlamaCppBackend
@@ -106,3 +107,19 @@ def test_the_guarded_model_writes_only_numbers_its_row_holds(backend: LlamaCppBa
     for text in guarded:
         stated = re.findall(r"(?<![A-Za-z\d.])\d+(?:\.\d+)?", text)
         assert all(n in figures.denominators for n in stated), text
+
+
+def test_the_guard_writes_exactly_the_figures_the_checker_reads_as_the_value() -> None:
+    assert written_forms(68.5, 0) == {"69", "68"}  # half up, and cut (Python's round() gives 68 only)
+    assert written_forms(60.8, 1) == {"61", "60", "60.8"}
+    rng = np.random.default_rng(0)
+    values = [*rng.uniform(0, 300, 300).round(2), *np.arange(0, 20, 0.25), 0.05, 2.5, 99.95]
+    for value in values:
+        for decimals in (0, 1, 2):
+            forms = written_forms(value, decimals)
+            for places in range(decimals + 1):
+                step = 10.0**-places
+                near = np.round(np.arange(value - 3 * step, value + 3 * step, step / 2) / step) * step
+                accepted = {f"{abs(n):.{places}f}" for n in near if n >= 0 and written_as(n, places, value)}
+                shown = {f for f in forms if len(f.partition(".")[2]) == places}
+                assert shown == accepted, (value, decimals, places)

@@ -45,7 +45,7 @@ class DDPMConfig(SGDModelConfig):
     guidance_scale: float = Field(default=0.0, ge=0.0)
     sample_batch_size: int = Field(default=2048, ge=1)
     prior_bank: int = Field(default=8192, ge=1)
-    prior_start: float | None = Field(default=0.5, gt=0.0, le=1.0)
+    prior_start: float | None = Field(default=0.3, gt=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _guidance_needs_unconditional_training(self) -> DDPMConfig:

@@ -9,6 +9,7 @@ applies it.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +128,20 @@ def written_as(number: float, decimals: int, value: float) -> bool:
     step = 10.0**-decimals
     tol = 1e-9 * max(1.0, abs(value))
     return abs(number - value) <= step / 2 + tol or -tol <= value - number < step - tol
+
+
+def written_forms(value: float, decimals: int) -> frozenset[str]:
+    """Every figure of ``value`` that ``written_as`` accepts, at each precision up to ``decimals`` (sign left out).
+
+    60.8 with 1 decimal: "61", "60", "60.8"; 68.5 with 0: "69" (half up) and "68" (cut, or half down).
+    """
+    out = set()
+    value = abs(value)
+    for places in range(max(decimals, 0) + 1):
+        scale = 10.0**places
+        for shown in (math.floor(value * scale + 0.5) / scale, math.floor(value * scale + 1e-9) / scale):
+            out.add(f"{shown:.{places}f}")
+    return frozenset(out)
 
 
 @dataclass

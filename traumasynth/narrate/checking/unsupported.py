@@ -40,7 +40,7 @@ from typing import Any
 
 import pandas as pd
 
-from traumasynth.narrate.checking.facts import written_as
+from traumasynth.narrate.checking.facts import written_as, written_forms
 from traumasynth.narrate.checking.loops import find_loop
 from traumasynth.narrate.checking.note_numbers import CODE, StatedNumber, Unit, parse_unit, read_figures
 from traumasynth.narrate.checking.spec_lexicon import column_terms
@@ -130,7 +130,7 @@ class SupportRules:
         anywhere = {"0", "1"}
         for column in self.numbers:
             value = _value(row, column.name)
-            shown = _written(value, column.decimals) if value is not None else frozenset()
+            shown = written_forms(value, column.decimals) if value is not None else frozenset()
             anywhere |= shown
             if column.terms is not None:
                 by_column.append((_named_before(column.terms), shown))
@@ -169,17 +169,6 @@ _DENOMINATOR_BEFORE = re.compile(r"(?:/|\bout of\s+)$")
 def _named_before(terms: str) -> re.Pattern[str]:
     """A column's name at the end of a text, and the words between (as ``_named_column`` reads it)."""
     return re.compile(rf"{terms}(?P<gap>[^\d,;.!?()]*?)$", re.IGNORECASE)
-
-
-def _written(value: float, decimals: int) -> frozenset[str]:
-    """``value`` as a note may write it: rounded or cut at each precision up to ``decimals`` (sign left out)."""
-    out = set()
-    value = abs(value)
-    for places in range(max(decimals, 0) + 1):
-        scale = 10.0**places
-        for shown in (round(value * scale) / scale, math.floor(value * scale + 1e-9) / scale):
-            out.add(f"{shown:.{places}f}")
-    return frozenset(out)
 
 
 @dataclass(frozen=True)
