@@ -26,20 +26,35 @@ def _pair_tvd(a: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray) -> flo
     return 0.5 * float(np.abs(p - q).sum())
 
 
-def test_release_noise_spends_exactly_the_priors_budget(sim_spec, sim_rows):
-    """sum over the three Gaussian releases of (sensitivity / sd)^2 is the prior's mu^2."""
-    prior = JointPrior(sim_spec, CONFIG)
-    enc = TableEncoder(sim_spec).encode(sim_rows)
+@pytest.mark.parametrize("extra_pairs", [0, 12, 10_000])
+def test_release_noise_spends_exactly_the_priors_budget(sim_spec, sim_rows, extra_pairs):
+    """sum over the five Gaussian releases of (sensitivity / sd)^2 is the prior's mu^2.
+
+    10,000 further pairs are more than the table has outside the tree: the budget goes to those it has.
+    """
+    config = CONFIG.model_copy(update={"extra_pairs": extra_pairs, "iters": 20})
+    prior = JointPrior(sim_spec, config)
+    codes = prior.layout.codes_of(TableEncoder(sim_spec).encode(sim_rows))
     noise_multiplier = 2.0
-    release = prior._release(
-        prior.layout.codes_of(enc), noise_multiplier=noise_multiplier, rng=np.random.default_rng(0)
-    )
+    rng = np.random.default_rng(0)
+    release = prior._release(codes, noise_multiplier=noise_multiplier, rng=rng)
     n_features = len(prior.features)
     n_candidates = n_features * (n_features - 1) // 2
-    selection_sd = math.sqrt(n_candidates / (CONFIG.selection_share / noise_multiplier**2))
-    mu2 = n_features / release.one_way_sd**2 + n_candidates / selection_sd**2 + len(release.pairs) / release.pair_sd**2
+    assert len(release.pairs) == release.n_tree == n_features - 1  # a spanning tree
+    selection_sd = math.sqrt(n_candidates / (config.selection_share / noise_multiplier**2))
+    mu2 = n_features / release.one_way_sd**2 + n_candidates / selection_sd**2
+    if extra_pairs:
+        prior._model = prior._estimate(release)
+        release = prior._second_round(codes, release, noise_multiplier=noise_multiplier, rng=rng)
+        outside = n_candidates - (n_features - 1)
+        mu2 += outside / (outside / (config.extra_selection_share / noise_multiplier**2))  # second selection
+        budgeted = min(extra_pairs, outside)
+        assert 0 < len(release.pairs) - release.n_tree <= budgeted
+        assert len(set(release.pairs)) == len(release.pairs)  # no pair measured twice
+        mu2 += (release.n_tree + budgeted) / release.pair_sd**2
+    else:
+        mu2 += len(release.pairs) / release.pair_sd**2
     assert mu2 == pytest.approx(1.0 / noise_multiplier**2)
-    assert len(release.pairs) == n_features - 1  # a spanning tree
 
 
 def test_a_zero_noise_multiplier_releases_exact_counts(sim_spec, sim_rows):
@@ -72,6 +87,38 @@ def test_exact_release_picks_the_strongest_dependence_and_draws_hold_it(sim_spec
     held = _pair_tvd(real[a].to_numpy(), real[b].to_numpy(), drawn[a].to_numpy(), drawn[b].to_numpy())
     broken = _pair_tvd(real[a].to_numpy(), real[b].to_numpy(), independent[a].to_numpy(), independent[b].to_numpy())
     assert held < 0.5 * broken
+
+
+def test_the_second_round_measures_pairs_the_tree_explains_badly_and_the_draws_hold_them(
+    sim_spec, sim_rows, exact_prior
+):
+    """With exact counts, the further pairs' 2-way marginals come out closer to the rows' than the tree alone gives."""
+    tree_only = JointPrior(sim_spec, CONFIG.model_copy(update={"extra_pairs": 0})).fit(
+        TableEncoder(sim_spec).encode(sim_rows), noise_multiplier=None, rng=np.random.default_rng(0)
+    )
+    extra = exact_prior.pairs[len(tree_only.pairs) :]
+    assert len(tree_only.pairs) == len(exact_prior.features) - 1 and len(extra) == CONFIG.extra_pairs
+    assert not set(extra) & set(exact_prior.pairs[: len(tree_only.pairs)])
+    real = exact_prior.layout.codes_of(TableEncoder(sim_spec).encode(sim_rows))
+    with_extra = exact_prior.layout.codes_of(exact_prior.draw(20_000, seed=1))
+    without = tree_only.layout.codes_of(tree_only.draw(20_000, seed=1))
+
+    def tvd(drawn, a, b):
+        ca, cb = exact_prior.coarse[a], exact_prior.coarse[b]
+        return _pair_tvd(ca[real[a]], cb[real[b]], ca[drawn[a].to_numpy()], cb[drawn[b].to_numpy()])
+
+    assert np.mean([tvd(with_extra, a, b) for a, b in extra]) < 0.8 * np.mean([tvd(without, a, b) for a, b in extra])
+
+
+def test_a_model_size_cap_keeps_the_second_round_to_pairs_that_fit_it(sim_spec, sim_rows):
+    config = CONFIG.model_copy(update={"iters": 20, "max_model_mb": 1e-6})  # smaller than any model
+    prior = JointPrior(sim_spec, config)
+    codes = prior.layout.codes_of(TableEncoder(sim_spec).encode(sim_rows))
+    release = prior._release(codes, noise_multiplier=None, rng=np.random.default_rng(0))
+    prior._model = prior._estimate(release)
+    assert (
+        prior._second_round(codes, release, noise_multiplier=None, rng=np.random.default_rng(0)).pairs == release.pairs
+    )
 
 
 def test_draws_are_reproducible_and_leave_numpys_global_state_alone(exact_prior):
@@ -113,6 +160,9 @@ def test_balanced_draws_give_a_rare_class_an_equal_share_within_the_rules(sim_sp
 def test_shares_that_leave_no_pair_budget_are_refused():
     with pytest.raises(ValueError, match="one_way_share"):
         JointPriorConfig(one_way_share=0.6, selection_share=0.4)
+    with pytest.raises(ValueError, match="extra_selection_share"):
+        JointPriorConfig(one_way_share=0.7, selection_share=0.05, extra_selection_share=0.2)
+    assert JointPriorConfig(one_way_share=0.7, selection_share=0.05, extra_selection_share=0.2, extra_pairs=0)
     assert SGDModelConfig().prior == "marginals"
 
 

@@ -49,26 +49,34 @@ def test_private_rows_reach_the_prior_only_through_one_dp_release(sim_spec, sim_
 
 def test_with_the_joint_prior_private_rows_reach_it_once_and_the_rest_reads_drawn_rows(sim_spec, sim_rows, monkeypatch):
     released: list[tuple[int, float | None]] = []
+    second: list[tuple[int, float | None]] = []
     marginal_noise: list[float | None] = []
     joint_release = JointPrior._release
+    second_round = JointPrior._second_round
     marginals_release = MarginalsSynthesizer.release
 
     def recording_joint(self, codes, *, noise_multiplier, rng):
         released.append((len(codes), noise_multiplier))
         return joint_release(self, codes, noise_multiplier=noise_multiplier, rng=rng)
 
+    def recording_second(self, codes, release, *, noise_multiplier, rng):
+        second.append((len(codes), noise_multiplier))
+        return second_round(self, codes, release, noise_multiplier=noise_multiplier, rng=rng)
+
     def recording_marginals(self, enc, *, noise_multiplier, rng):
         marginal_noise.append(noise_multiplier)
         return marginals_release(self, enc, noise_multiplier=noise_multiplier, rng=rng)
 
     monkeypatch.setattr(JointPrior, "_release", recording_joint)
+    monkeypatch.setattr(JointPrior, "_second_round", recording_second)
     monkeypatch.setattr(MarginalsSynthesizer, "release", recording_marginals)
     config = SMALL.model_copy(update={"prior": "joint", "joint_prior": JointPriorConfig(iters=50, epochs=1, rows=300)})
     model = VAESynthesizer(spec=sim_spec, config=config)
     result = model.fit(sim_rows, params=_params(), device=CPU, seed=0)
     plan = model.plan(params=_params(), n_rows=len(sim_rows))
-    # one DP release reads the private rows; the offset is exact counts of rows drawn from it (post-processing)
-    assert released == [(len(sim_rows), plan.prior_noise)]
+    # the prior's two DP rounds read the private rows, at the plan's noise; the offset is exact
+    # counts of rows drawn from it (post-processing)
+    assert released == second == [(len(sim_rows), plan.prior_noise)]
     assert marginal_noise == [None]
     assert result.epsilon <= 4.0
     assert torch.isfinite(model.network.get_buffer("log_prior")).all()

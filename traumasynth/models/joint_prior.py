@@ -1,14 +1,15 @@
 """A DP graphical-model prior: how the columns go together, released with Gaussian noise and estimated by Private-PGM.
 
 The class × column marginals alone (the ``marginals`` floor) hold nothing of the dependence
-between columns. This prior adds a tree of column pairs, chosen and measured under DP, and
-fits one joint distribution to every noisy measurement with Private-PGM (``mbi``; McKenna,
-Sheldon and Miklau 2019, the estimator inside MST and AIM). The DP-SGD models train their
-network on rows drawn from it before they see a real row (post-processing, no privacy cost),
-so they start from the joint instead of from the independent marginals.
+between columns. This prior adds a tree of column pairs, then the pairs that tree explains
+worst, each chosen and measured under DP, and fits one joint distribution to every noisy
+measurement with Private-PGM (``mbi``; McKenna, Sheldon and Miklau 2019, the estimator inside
+MST and AIM). The DP-SGD models train their network on rows drawn from it before they see a
+real row (post-processing, no privacy cost), so they start from the joint instead of from the
+independent marginals.
 
 On the discrete view of the table (``traumasynth.encoding.discrete.DiscreteLayout``: the spec's
-public grid, missing as its own code), three Gaussian releases share the prior's budget
+public grid, missing as its own code), five Gaussian releases share the prior's budget
 (Gaussian-DP ``mu``; one added or removed row changes each count below by at most 1):
 
 1. **Class × column.** The counts of (target, column) for every column, at ``one_way_share``
@@ -20,7 +21,15 @@ public grid, missing as its own code), three Gaussian releases share the prior's
    maximum spanning tree of the noisy scores is post-processing (as in MST, Gaussian noise
    instead of the exponential mechanism, so that the plan composes every release exactly).
 3. **Pairs.** The counts of each tree pair, on a grid coarsened to at most ``pair_cells``
-   cells per column, with the rest of the budget (sensitivity ``sqrt(F - 1)``).
+   cells per column (sensitivity ``sqrt(F - 1)``).
+4. **Second selection** (AIM's idea, McKenna et al. 2022: measure where the model is worst).
+   Private-PGM fits the tree; for every pair not yet measured, the L1 distance between its
+   counts and what that fit predicts, less what sampling alone gives, at
+   ``extra_selection_share`` (sensitivity ``sqrt(candidates)``). The ``extra_pairs`` highest
+   noisy scores are kept (post-processing), skipping any that would grow Private-PGM's junction
+   tree past ``max_model_mb``.
+5. **More pairs.** The counts of those pairs. Steps 3 and 5 share what the other steps leave,
+   in proportion to their number of pairs, so every pair is measured with the same noise.
 
 Private-PGM fits the joint on the coarsened grid (small cliques: seconds, not minutes, of
 JAX compilation); a drawn row then gets its fine cell within each coarse one from the class ×
@@ -30,12 +39,15 @@ The clinical rules of the spec (``constraints``) are public: with ``within_rules
 that breaks one is drawn again (post-processing), so the networks learn from, and start their
 samples at, rows that cannot be clinically impossible.
 
-The three compose to exactly one Gaussian release at the prior's ``mu`` (Dong, Roth and Su
-2022), which is what the budget plan (``traumasynth.privacy.plan``) accounts for.
+The five compose to exactly one Gaussian release at the prior's ``mu`` (Dong, Roth and Su
+2022), which is what the budget plan (``traumasynth.privacy.plan``) accounts for; each step's
+noise is fixed before it runs (the second selection always scores every pair not in the tree).
+Where the size cap skips a pair, its share is left unspent: the release is then at most ``mu``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import math
@@ -69,7 +81,14 @@ class JointPriorConfig(FrozenParams):
         one_way_share: share of the prior's budget (of ``mu^2``) for the class × column counts.
             0.7 (was 0.4): on both public tables at ε = 1 and 4, TSTR +0.03-0.05 and 2-way TVD
             no worse (docs/privacy.md, "Choosing the joint prior's split").
-        selection_share: share for choosing the pairs; the rest measures them.
+        selection_share: share for choosing the tree; the rest (less ``extra_selection_share``)
+            measures the pairs.
+        extra_pairs: pairs measured after the tree, where its fit is worst (0: the tree alone).
+            12: on the prior's own draws (3 seeds, both public tables, ε = 1 and 4) 2-way TVD
+            0.004-0.006 lower at ε = 4 and 0.001-0.004 at ε = 1, TSTR no lower (docs/privacy.md).
+        extra_selection_share: share for choosing those pairs.
+        max_model_mb: a further pair that would make Private-PGM's model (its junction tree's
+            cliques) larger than this is skipped: it bounds the estimation's time and memory.
         iters: Private-PGM's mirror-descent iterations.
         rows: rows drawn from the prior for the network to learn before DP-SGD; null: twice
             the training rows.
@@ -91,12 +110,16 @@ class JointPriorConfig(FrozenParams):
     rows: int | None = Field(default=None, ge=100)
     epochs: int | None = Field(default=None, ge=1)
     within_rules: bool = True
+    extra_pairs: int = Field(default=12, ge=0)
+    extra_selection_share: float = Field(default=0.03, gt=0, lt=1)
+    max_model_mb: float = Field(default=4.0, gt=0)
 
     @model_validator(mode="after")
     def _shares_leave_budget(self) -> JointPriorConfig:
-        if self.one_way_share + self.selection_share >= 0.95:
+        spent = self.one_way_share + self.selection_share + (self.extra_selection_share if self.extra_pairs else 0.0)
+        if spent >= 0.95:
             raise ValueError(
-                f"one_way_share + selection_share = {self.one_way_share + self.selection_share:g} leaves the pair "
+                f"one_way_share + selection_share + extra_selection_share = {spent:g} leaves the pair "
                 "measurements less than 5 % of the prior's budget; keep their sum below 0.95"
             )
         return self
@@ -117,6 +140,10 @@ def _import_mbi() -> Any:
 
 #: Rounds of draws that replace rows breaking a clinical rule before broken rows are kept.
 _MAX_ROUNDS = 8
+#: The second round reads the first fit's pair counts from this many rows drawn from it per private
+#: row, at most ``_FIT_SAMPLE_MAX`` in all (a million-row table would otherwise draw ten million).
+_FIT_SAMPLE_RATIO = 10
+_FIT_SAMPLE_MAX = 500_000
 
 
 def _take(rows: EncodedTable, index: np.ndarray) -> EncodedTable:
@@ -130,6 +157,18 @@ def _concat(parts: list[EncodedTable]) -> EncodedTable:
         x_cat=np.concatenate([p.x_cat for p in parts]),
         y=np.concatenate([p.y for p in parts]),
     )
+
+
+@dataclass(frozen=True)
+class _Scaled:
+    """An mbi query: a marginal's cells, each times its weight (``weights`` flat, as ``datavector``)."""
+
+    weights: tuple[float, ...]
+
+    def __call__(self, factor: Any) -> Any:
+        import jax.numpy as jnp  # noqa: PLC0415 - only where Private-PGM runs
+
+        return factor.datavector() * jnp.asarray(self.weights)
 
 
 def _coarsening(size: int, cells: int, *, missing: bool = False) -> np.ndarray:
@@ -152,7 +191,8 @@ class _Release:
     one_way_sd: float
     pairs: list[tuple[str, str]]
     pair_counts: list[np.ndarray]  # noisy coarsened counts of each pair, flat
-    pair_sd: float
+    pair_sd: float  # the noise of every pair measurement (tree and further pairs alike)
+    n_tree: int  # the first n_tree of ``pairs`` are the tree's
 
 
 class JointPrior:
@@ -191,25 +231,39 @@ class JointPrior:
         # NEISS at ε = 1 shrinkage cost the rare classes' recall (0.36 against 0.38, 3 seeds).
         self._fine = {c: np.maximum(counts, 0.0) for c, counts in release.one_way.items()}
         self._model = self._estimate(release)
+        if self._n_extra():
+            release = self._second_round(codes, release, noise_multiplier=noise_multiplier, rng=rng)
+            self.pairs = release.pairs
+            self._model = self._estimate(release, warm_start=self._model)
         logger.info(
-            "Joint prior: %d class x column counts, %d column pairs (tree), Private-PGM fitted in %.1f s",
+            "Joint prior: %d class x column counts, %d column pairs (%d of the tree), Private-PGM fitted in %.1f s",
             len(self.features),
             len(self.pairs),
+            release.n_tree,
             time.perf_counter() - start,
         )
         return self
 
+    def _sd(self, sensitivity_sq: int, share: float, noise_multiplier: float | None) -> float:
+        """The Gaussian noise of a release of L2 sensitivity ``sqrt(sensitivity_sq)`` at ``share`` of ``mu^2``.
+
+        0 when ``noise_multiplier`` is None or 0 (no DP; the audit's broken mechanism): exact counts.
+        """
+        if not noise_multiplier:
+            return 0.0
+        return math.sqrt(sensitivity_sq * noise_multiplier**2 / share)
+
     def _release(self, codes: pd.DataFrame, *, noise_multiplier: float | None, rng: np.random.Generator) -> _Release:
+        """Steps 1-3 of the module docstring: class × column counts, the tree, its pairs."""
         cfg = self.config
-        mu2 = 1.0 / noise_multiplier**2 if noise_multiplier else None  # None or 0 (the audit's broken mechanism): exact
-        shares = (cfg.one_way_share, cfg.selection_share, 1.0 - cfg.one_way_share - cfg.selection_share)
+        tree_share = self._tree_share()
 
         def sd(sensitivity_sq: int, share: float) -> float:
-            return 0.0 if mu2 is None else math.sqrt(sensitivity_sq / (share * mu2))
+            return self._sd(sensitivity_sq, share, noise_multiplier)
 
         y = codes[self.target].to_numpy()
         k = self.sizes[self.target]
-        one_sd = sd(len(self.features), shares[0])
+        one_sd = sd(len(self.features), cfg.one_way_share)
         one_way = {}
         for c in self.features:
             size = self.sizes[c]
@@ -217,18 +271,82 @@ class JointPrior:
             one_way[c] = true + rng.normal(0.0, one_sd, true.shape) if one_sd else true.astype(np.float64)
         candidates = list(itertools.combinations(self.features, 2))
         scores = self._scores(codes, one_way, candidates)
-        sel_sd = sd(len(candidates), shares[1])
+        sel_sd = sd(len(candidates), cfg.selection_share)
         noisy_scores = scores + (rng.normal(0.0, sel_sd, len(scores)) if sel_sd else 0.0)
         pairs = self._tree(candidates, noisy_scores)
-        pair_sd = sd(len(pairs), shares[2])
-        pair_counts = []
-        for a, b in pairs:
-            ca, cb = self.coarse[a], self.coarse[b]
-            width = int(cb.max()) + 1
-            cells = ca[codes[a].to_numpy()] * width + cb[codes[b].to_numpy()]
-            true = np.bincount(cells, minlength=(int(ca.max()) + 1) * width).astype(np.float64)
-            pair_counts.append(true + rng.normal(0.0, pair_sd, true.shape) if pair_sd else true)
-        return _Release(one_way, max(one_sd, 1.0), pairs, pair_counts, max(pair_sd, 1.0))
+        pair_sd = sd(len(pairs), tree_share)
+        pair_counts = [self._noisy_pair(codes, a, b, pair_sd, rng) for a, b in pairs]
+        return _Release(one_way, max(one_sd, 1.0), pairs, pair_counts, max(pair_sd, 1.0), len(pairs))
+
+    def _pair_counts(self, codes: pd.DataFrame, a: str, b: str, *, coarse: bool = False) -> np.ndarray:
+        """The counts of columns ``a`` × ``b`` on their coarsened grid, flat (``coarse``: codes already on it)."""
+        ca, cb = self.coarse[a], self.coarse[b]
+        width = int(cb.max()) + 1
+        xa, xb = codes[a].to_numpy(), codes[b].to_numpy()
+        cells = xa * width + xb if coarse else ca[xa] * width + cb[xb]
+        return np.bincount(cells, minlength=(int(ca.max()) + 1) * width).astype(np.float64)
+
+    def _noisy_pair(self, codes: pd.DataFrame, a: str, b: str, sd: float, rng: np.random.Generator) -> np.ndarray:
+        true = self._pair_counts(codes, a, b)
+        return true + rng.normal(0.0, sd, true.shape) if sd else true
+
+    def _second_round(
+        self, codes: pd.DataFrame, release: _Release, *, noise_multiplier: float | None, rng: np.random.Generator
+    ) -> _Release:
+        """Steps 4-5 of the module docstring: the pairs the tree's fit (``self._model``) explains worst."""
+        cfg = self.config
+        measured = set(release.pairs)
+        candidates = [pair for pair in itertools.combinations(self.features, 2) if pair not in measured]
+        if not candidates:
+            return release
+        # The fit's pair counts from a large sample of it (post-processing): one draw for every
+        # candidate instead of one compiled variable elimination each.
+        n_fitted = min(_FIT_SAMPLE_RATIO * len(codes), _FIT_SAMPLE_MAX)
+        state = np.random.get_state()  # Private-PGM draws with NumPy's global generator
+        np.random.seed(int(rng.integers(2**32)))
+        try:
+            fitted = pd.DataFrame(self._model.synthetic_data(n_fitted, method="sample").to_dict())
+        finally:
+            np.random.set_state(state)
+        scores = np.empty(len(candidates))
+        for i, (a, b) in enumerate(candidates):
+            observed = self._pair_counts(codes, a, b)
+            expected = self._pair_counts(fitted, a, b, coarse=True) * (len(codes) / n_fitted)
+            chance = math.sqrt(2.0 / math.pi) * float(np.sqrt(expected).sum())  # sampling noise alone (public)
+            scores[i] = float(np.abs(observed - expected).sum()) - chance  # moves by <= 1 per row
+        sel_sd = self._sd(len(candidates), cfg.extra_selection_share, noise_multiplier)
+        noisy = scores + (rng.normal(0.0, sel_sd, len(scores)) if sel_sd else 0.0)
+        from mbi.junction_tree import hypothetical_model_size  # noqa: PLC0415 - Private-PGM imported by _estimate
+
+        domain = self._domain()
+        cliques = [(self.target, c) for c in self.features] + list(release.pairs)
+        chosen: list[tuple[str, str]] = []
+        for i in np.argsort(-noisy, kind="stable"):
+            if len(chosen) == self._n_extra():
+                break
+            if hypothetical_model_size(domain, [*cliques, candidates[i]]) <= cfg.max_model_mb:
+                chosen.append(candidates[i])
+                cliques.append(candidates[i])
+        # The budget was fixed for _n_extra() pairs: fewer chosen (the size cap) leaves some unspent.
+        pair_sd = self._sd(self._n_extra(), self._pair_share() - self._tree_share(), noise_multiplier)
+        extra = [self._noisy_pair(codes, a, b, pair_sd, rng) for a, b in chosen]
+        return dataclasses.replace(release, pairs=[*release.pairs, *chosen], pair_counts=[*release.pair_counts, *extra])
+
+    def _n_extra(self) -> int:
+        """Pairs the second round measures: ``extra_pairs``, or every pair outside the tree if fewer."""
+        n = len(self.features)
+        return min(self.config.extra_pairs, n * (n - 1) // 2 - max(n - 1, 0))
+
+    def _pair_share(self) -> float:
+        """Share of the prior's budget that measures pairs (tree and further ones together)."""
+        cfg = self.config
+        extra = cfg.extra_selection_share if self._n_extra() else 0.0
+        return 1.0 - cfg.one_way_share - cfg.selection_share - extra
+
+    def _tree_share(self) -> float:
+        """The tree's part of the pair share: every pair measured (steps 3 and 5) gets the same noise."""
+        n_tree = max(len(self.features) - 1, 0)
+        return self._pair_share() * n_tree / max(n_tree + self._n_extra(), 1)
 
     def _scores(
         self, codes: pd.DataFrame, one_way: dict[str, np.ndarray], candidates: list[tuple[str, str]]
@@ -273,22 +391,35 @@ class JointPrior:
                 tree.append((a, b))
         return tree
 
-    def _estimate(self, release: _Release) -> Any:
+    def _domain(self) -> Any:
+        """Private-PGM's domain: the class and every feature on its coarsened grid."""
+        mbi = _import_mbi()
+        widths = [int(self.coarse[c].max()) + 1 for c in self.features]
+        return mbi.Domain([self.target, *self.features], [self.sizes[self.target], *widths])
+
+    def _estimate(self, release: _Release, *, warm_start: Any = None) -> Any:
         """Private-PGM's estimate of the coarsened joint from every noisy measurement (post-processing)."""
         mbi = _import_mbi()
-        widths = {c: int(self.coarse[c].max()) + 1 for c in self.features}
-        domain = mbi.Domain([self.target, *self.features], [self.sizes[self.target], *widths.values()])
         measurements = []
         for c, counts in release.one_way.items():
             groups = self.coarse[c]
-            folded = np.stack([np.bincount(groups, weights=row, minlength=widths[c]) for row in counts])
-            widest = int(np.bincount(groups).max())  # a coarse cell sums this many noisy fine cells
+            width = int(groups.max()) + 1
+            folded = np.stack([np.bincount(groups, weights=row, minlength=width) for row in counts])
+            # A coarse cell sums as many noisy fine cells as it holds: each is scaled to the noise of one.
+            scale = np.tile(1.0 / np.sqrt(np.bincount(groups, minlength=width)), len(counts))
             measurements.append(
-                mbi.LinearMeasurement(folded.ravel(), (self.target, c), stddev=release.one_way_sd * math.sqrt(widest))
+                mbi.LinearMeasurement(
+                    folded.ravel() * scale,
+                    (self.target, c),
+                    stddev=release.one_way_sd,
+                    query=_Scaled(tuple(scale.tolist())),
+                )
             )
         for (a, b), counts in zip(release.pairs, release.pair_counts, strict=True):
             measurements.append(mbi.LinearMeasurement(counts, (a, b), stddev=release.pair_sd))
-        return mbi.estimation.MirrorDescent().estimate(domain, measurements, iters=self.config.iters)
+        return mbi.estimation.MirrorDescent().estimate(
+            self._domain(), measurements, iters=self.config.iters, warm_start=warm_start
+        )
 
     # -- sampling ---------------------------------------------------------------
     def draw(self, n: int, *, seed: int, balanced: bool = False) -> EncodedTable:
