@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -108,6 +109,16 @@ def test_the_second_round_measures_pairs_the_tree_explains_badly_and_the_draws_h
         return _pair_tvd(ca[real[a]], cb[real[b]], ca[drawn[a].to_numpy()], cb[drawn[b].to_numpy()])
 
     assert np.mean([tvd(with_extra, a, b) for a, b in extra]) < 0.8 * np.mean([tvd(without, a, b) for a, b in extra])
+
+
+def test_a_second_round_score_moves_by_at_most_one_when_a_row_is_removed(sim_spec, sim_rows, exact_prior):
+    """The sensitivity its Gaussian noise is set for: the fit's counts are scaled by its own total, not the rows'."""
+    codes = exact_prior.layout.codes_of(TableEncoder(sim_spec).encode(sim_rows))
+    candidates = list(itertools.combinations(exact_prior.features, 2))
+    full = exact_prior._fit_scores(codes, candidates, seed=3)
+    for row in (0, 17, 599):
+        fewer = exact_prior._fit_scores(codes.drop(index=row).reset_index(drop=True), candidates, seed=3)
+        assert np.abs(full - fewer).max() <= 1.0 + 1e-9
 
 
 def test_a_model_size_cap_keeps_the_second_round_to_pairs_that_fit_it(sim_spec, sim_rows):

@@ -140,8 +140,8 @@ def _import_mbi() -> Any:
 
 #: Rounds of draws that replace rows breaking a clinical rule before broken rows are kept.
 _MAX_ROUNDS = 8
-#: The second round reads the first fit's pair counts from this many rows drawn from it per private
-#: row, at most ``_FIT_SAMPLE_MAX`` in all (a million-row table would otherwise draw ten million).
+#: The second round reads the first fit's pair counts from this many rows drawn from it per row of
+#: its total, at most ``_FIT_SAMPLE_MAX`` in all (a million-row table would otherwise draw ten million).
 _FIT_SAMPLE_RATIO = 10
 _FIT_SAMPLE_MAX = 500_000
 
@@ -299,21 +299,7 @@ class JointPrior:
         candidates = [pair for pair in itertools.combinations(self.features, 2) if pair not in measured]
         if not candidates:
             return release
-        # The fit's pair counts from a large sample of it (post-processing): one draw for every
-        # candidate instead of one compiled variable elimination each.
-        n_fitted = min(_FIT_SAMPLE_RATIO * len(codes), _FIT_SAMPLE_MAX)
-        state = np.random.get_state()  # Private-PGM draws with NumPy's global generator
-        np.random.seed(int(rng.integers(2**32)))
-        try:
-            fitted = pd.DataFrame(self._model.synthetic_data(n_fitted, method="sample").to_dict())
-        finally:
-            np.random.set_state(state)
-        scores = np.empty(len(candidates))
-        for i, (a, b) in enumerate(candidates):
-            observed = self._pair_counts(codes, a, b)
-            expected = self._pair_counts(fitted, a, b, coarse=True) * (len(codes) / n_fitted)
-            chance = math.sqrt(2.0 / math.pi) * float(np.sqrt(expected).sum())  # sampling noise alone (public)
-            scores[i] = float(np.abs(observed - expected).sum()) - chance  # moves by <= 1 per row
+        scores = self._fit_scores(codes, candidates, seed=int(rng.integers(2**32)))
         sel_sd = self._sd(len(candidates), cfg.extra_selection_share, noise_multiplier)
         noisy = scores + (rng.normal(0.0, sel_sd, len(scores)) if sel_sd else 0.0)
         from mbi.junction_tree import hypothetical_model_size  # noqa: PLC0415 - Private-PGM imported by _estimate
@@ -331,6 +317,28 @@ class JointPrior:
         pair_sd = self._sd(self._n_extra(), self._pair_share() - self._tree_share(), noise_multiplier)
         extra = [self._noisy_pair(codes, a, b, pair_sd, rng) for a, b in chosen]
         return dataclasses.replace(release, pairs=[*release.pairs, *chosen], pair_counts=[*release.pair_counts, *extra])
+
+    def _fit_scores(self, codes: pd.DataFrame, candidates: list[tuple[str, str]], *, seed: int) -> np.ndarray:
+        """Each candidate pair's L1 distance from the current fit, less what sampling alone gives.
+
+        The fit's pair counts come from a large sample of it (post-processing): one draw for every
+        candidate instead of one compiled variable elimination each. They are scaled to the fit's
+        own total (released, not the private row count), so a score moves by at most 1 per row.
+        """
+        total = max(float(self._model.total), 1.0)
+        n_fitted = int(min(_FIT_SAMPLE_RATIO * total, _FIT_SAMPLE_MAX)) + 1
+        state = np.random.get_state()  # Private-PGM draws with NumPy's global generator
+        np.random.seed(seed % 2**32)
+        try:
+            fitted = pd.DataFrame(self._model.synthetic_data(n_fitted, method="sample").to_dict())
+        finally:
+            np.random.set_state(state)
+        scores = np.empty(len(candidates))
+        for i, (a, b) in enumerate(candidates):
+            expected = self._pair_counts(fitted, a, b, coarse=True) * (total / n_fitted)
+            chance = math.sqrt(2.0 / math.pi) * float(np.sqrt(expected).sum())  # sampling noise alone (public)
+            scores[i] = float(np.abs(self._pair_counts(codes, a, b) - expected).sum()) - chance
+        return scores
 
     def _n_extra(self) -> int:
         """Pairs the second round measures: ``extra_pairs``, or every pair outside the tree if fewer."""
