@@ -257,13 +257,9 @@ class JointPrior:
         """Steps 1-3 of the module docstring: class × column counts, the tree, its pairs."""
         cfg = self.config
         tree_share = self._tree_share()
-
-        def sd(sensitivity_sq: int, share: float) -> float:
-            return self._sd(sensitivity_sq, share, noise_multiplier)
-
         y = codes[self.target].to_numpy()
         k = self.sizes[self.target]
-        one_sd = sd(len(self.features), cfg.one_way_share)
+        one_sd = self._sd(len(self.features), cfg.one_way_share, noise_multiplier)
         one_way = {}
         for c in self.features:
             size = self.sizes[c]
@@ -271,10 +267,10 @@ class JointPrior:
             one_way[c] = true + rng.normal(0.0, one_sd, true.shape) if one_sd else true.astype(np.float64)
         candidates = list(itertools.combinations(self.features, 2))
         scores = self._scores(codes, one_way, candidates)
-        sel_sd = sd(len(candidates), cfg.selection_share)
+        sel_sd = self._sd(len(candidates), cfg.selection_share, noise_multiplier)
         noisy_scores = scores + (rng.normal(0.0, sel_sd, len(scores)) if sel_sd else 0.0)
         pairs = self._tree(candidates, noisy_scores)
-        pair_sd = sd(len(pairs), tree_share)
+        pair_sd = self._sd(len(pairs), tree_share, noise_multiplier)
         pair_counts = [self._noisy_pair(codes, a, b, pair_sd, rng) for a, b in pairs]
         return _Release(one_way, max(one_sd, 1.0), pairs, pair_counts, max(pair_sd, 1.0), len(pairs))
 
@@ -306,15 +302,16 @@ class JointPrior:
 
         domain = self._domain()
         cliques = [(self.target, c) for c in self.features] + list(release.pairs)
+        n_extra = self._n_extra()
         chosen: list[tuple[str, str]] = []
         for i in np.argsort(-noisy, kind="stable"):
-            if len(chosen) == self._n_extra():
+            if len(chosen) == n_extra:
                 break
             if hypothetical_model_size(domain, [*cliques, candidates[i]]) <= cfg.max_model_mb:
                 chosen.append(candidates[i])
                 cliques.append(candidates[i])
         # The budget was fixed for _n_extra() pairs: fewer chosen (the size cap) leaves some unspent.
-        pair_sd = self._sd(self._n_extra(), self._pair_share() - self._tree_share(), noise_multiplier)
+        pair_sd = self._sd(n_extra, self._pair_share() - self._tree_share(), noise_multiplier)
         extra = [self._noisy_pair(codes, a, b, pair_sd, rng) for a, b in chosen]
         return dataclasses.replace(release, pairs=[*release.pairs, *chosen], pair_counts=[*release.pair_counts, *extra])
 
@@ -327,18 +324,26 @@ class JointPrior:
         """
         total = max(float(self._model.total), 1.0)
         n_fitted = int(min(_FIT_SAMPLE_RATIO * total, _FIT_SAMPLE_MAX)) + 1
-        state = np.random.get_state()  # Private-PGM draws with NumPy's global generator
-        np.random.seed(seed % 2**32)
-        try:
-            fitted = pd.DataFrame(self._model.synthetic_data(n_fitted, method="sample").to_dict())
-        finally:
-            np.random.set_state(state)
+        fitted = pd.DataFrame(self._sample_fit(n_fitted, seed=seed))
         scores = np.empty(len(candidates))
         for i, (a, b) in enumerate(candidates):
             expected = self._pair_counts(fitted, a, b, coarse=True) * (total / n_fitted)
             chance = math.sqrt(2.0 / math.pi) * float(np.sqrt(expected).sum())  # sampling noise alone (public)
             scores[i] = float(np.abs(self._pair_counts(codes, a, b) - expected).sum()) - chance
         return scores
+
+    def _sample_fit(self, n: int, *, seed: int) -> dict[str, np.ndarray]:
+        """``n`` rows of coarse codes from Private-PGM's fit, column by column.
+
+        ``method="sample"``: siblings independent given their parents. Private-PGM draws with
+        NumPy's global generator; its state is left as it was.
+        """
+        state = np.random.get_state()
+        np.random.seed(seed % 2**32)
+        try:
+            return self._model.synthetic_data(n, method="sample").to_dict()
+        finally:
+            np.random.set_state(state)
 
     def _n_extra(self) -> int:
         """Pairs the second round measures: ``extra_pairs``, or every pair outside the tree if fewer."""
@@ -509,12 +514,7 @@ class JointPrior:
         """``n`` rows drawn from the fitted joint, rules not checked (see ``draw``)."""
         if self._model is None:
             raise RuntimeError("JointPrior.draw before fit")  # pragma: no cover - internal misuse
-        state = np.random.get_state()  # Private-PGM draws with NumPy's global generator
-        np.random.seed(seed % 2**32)
-        try:
-            data = self._model.synthetic_data(n, method="sample").to_dict()
-        finally:
-            np.random.set_state(state)
+        data = self._sample_fit(n, seed=seed)
         rng = np.random.default_rng(seed)
         y = np.asarray(data[self.target], dtype=np.int64)
         codes = {self.target: y}
