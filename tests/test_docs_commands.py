@@ -20,6 +20,7 @@ rejects any other):
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -150,6 +151,10 @@ def workspaces(pipeline_run: Path, tmp_path_factory: pytest.TempPathFactory):
         if doc not in made:
             dest = clone_run(pipeline_run, root / doc.replace("/", "_").removesuffix(".md"))
             (dest / ".venv").symlink_to(BIN.parent)  # `. .venv/bin/activate`, as after `make setup`
+            # The clone's pyproject.toml is newer than the shared venv's install marker, so a make
+            # target (`make audit`) would `pip install -e .` the clone into this checkout's .venv,
+            # leaving it importing traumasynth from a folder that is deleted after the tests.
+            os.utime(dest / "pyproject.toml", (0, 0))
             made[doc] = dest
         return made[doc]
 

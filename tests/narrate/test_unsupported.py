@@ -60,7 +60,10 @@ def test_the_rows_own_figures_at_their_rounding_are_supported(rules: SupportRule
 def test_an_integer_age_holds_its_months_and_a_missing_value_holds_nothing(rules: SupportRules) -> None:
     assert unsupported_statements(narrative="18-month-old boy", row=_row(age=1), rules=rules) == ()
     found = unsupported_statements(narrative="Ventilated for 12 hours.", row=_row(), rules=rules)
-    assert found == ("ventilation_hours: note says 12 hours, row has no value",)
+    assert found == (
+        "ventilation_hours: note says 12 hours, row has no value",
+        "finding: note says Ventilated (ventilation), row says ventilation_hours empty",
+    )
 
 
 def test_simulator_notes_with_the_rows_figures_are_supported() -> None:

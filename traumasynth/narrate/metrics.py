@@ -14,10 +14,10 @@ Directions and ranges:
   before repair (0..1, maximise): the model's own faithfulness;
 - ``repaired_rate``: share of kept narratives with clauses cut by the repair (0..1, minimise);
   ``mean_clauses_cut`` per narrative;
-- ``unsupported_rate``: share of checked narratives stating at least one number, date, clock time
-  or code their row does not hold (``checking.unsupported``; 0..1, minimise), with
-  ``unsupported_by_kind`` (statements per column, or ``number``/``date``/``time``/``code`` when
-  no column is named);
+- ``unsupported_rate``: share of checked narratives stating at least one number, date, clock time,
+  code or clinical finding their row does not hold (``checking.unsupported``; 0..1, minimise), with
+  ``unsupported_by_kind`` (statements per column, or ``number``/``date``/``time``/``code``/``finding``
+  when no column is named);
 - ``loop_rate``: share of checked narratives that repeat a phrase over and over
   (``checking.loops``; 0..1, minimise). Both describe the notes as released (after repair, or
   the fallback note);

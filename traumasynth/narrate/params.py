@@ -24,6 +24,7 @@ GENERATION_KEYS: tuple[str, ...] = (
     "top_p",
     "prompt_format",
     "prompt_version",
+    "spec_examples",
     "n_rows",
     "shard_size",
 )
@@ -63,6 +64,8 @@ class NarrateParams(FrozenParams):
         top_p: nucleus sampling threshold.
         prompt_format: ``completion`` (few-shot, base models) or ``chat`` (instruction-tuned models).
         prompt_version: folder under ``prompts/<dataset>/``.
+        spec_examples: few-shot examples made up from the spec (never from data) for a dataset
+            without a prompt folder (``narrate/spec_examples.py``); 0 = the zero-shot prompt.
         n_rows: rows narrated per synthetic file (the first n_rows); 0 writes an empty narratives
             file without loading a model (sweeps that evaluate tables only).
         shard_size: rows per shard file (a crash loses at most one shard of work).
@@ -87,6 +90,7 @@ class NarrateParams(FrozenParams):
     top_p: float = Field(default=0.9, gt=0.0, le=1.0)
     prompt_format: Literal["completion", "chat"] = "completion"
     prompt_version: str = Field(default="v1", min_length=1)
+    spec_examples: int = Field(default=3, ge=0, le=10)
     n_rows: int = Field(default=100, ge=0)
     shard_size: int = Field(default=100, ge=1)
     request_concurrency: int = Field(default=0, ge=0)

@@ -188,8 +188,11 @@ def _narrate_rows(
     desc: str,
 ) -> _Narrated:
     """Load the prompt, the lexicon and the backend, and narrate ``rows`` (the backend is closed after)."""
-    template = narration_prompt(prompts_dir=prompts_dir, spec=spec, version=params.prompt_version)
     lexicon = narration_lexicon(spec=spec, directory=lexicons_dir)
+    template = narration_prompt(
+        prompts_dir=prompts_dir, spec=spec, version=params.prompt_version, made_up=params.spec_examples,
+        lexicon=lexicon, token_budget=params.n_ctx - params.max_tokens,
+    )  # fmt: skip
     opened = open_backend(params=params, seed=seed)
     try:
         job = NarrationJob(

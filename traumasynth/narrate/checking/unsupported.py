@@ -1,4 +1,4 @@
-"""Statements a note makes that its row does not hold: numbers, dates, clock times and codes.
+"""Statements a note makes that its row does not hold: numbers, dates, clock times, codes and findings.
 
 The contradiction check (``factcheck``) only judges the facts its lexicon reads. A small model
 also writes figures no column states ("1000 patients", "200 kg", "treated at 2017-06-19"), puts a
@@ -25,6 +25,10 @@ made from the dataset specification only:
   row value is yes (``spine_c5``), is in the text of one of the row's categories, or is used by the
   spec's wording (an alias, a unit) without naming a column or a category ("SpO2").
 
+- **A clinical finding or intervention** ("intubated", "in a coma", "known heart failure") is
+  supported when a column records it and the row holds it, or a scale column holds it (GCS 3-8
+  for coma): ``findings.py``.
+
 A category the note names that is not the row's ("head" for a leg injury) is a contradiction,
 found by ``factcheck``; it is not repeated here.
 """
@@ -41,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from traumasynth.narrate.checking.facts import written_as, written_forms
+from traumasynth.narrate.checking.findings import FindingRule, finding_problems, finding_rules
 from traumasynth.narrate.checking.loops import find_loop
 from traumasynth.narrate.checking.note_numbers import CODE, StatedNumber, Unit, parse_unit, read_figures
 from traumasynth.narrate.checking.spec_lexicon import column_terms
@@ -84,6 +89,7 @@ class SupportRules:
     flag_codes: tuple[tuple[str, str, tuple[str, ...]], ...]  # (code, yes/no column, its yes categories)
     category_codes: tuple[str, ...]
     spec_codes: tuple[str, ...]
+    findings: tuple[FindingRule, ...] = ()
 
     @classmethod
     def from_spec(cls, spec: DatasetSpec) -> SupportRules:
@@ -110,7 +116,7 @@ class SupportRules:
         said = " ".join(f"{c.description} {c.unit or ''} {' '.join(c.aliases)}" for c in spec.columns)
         spec_codes = sorted(set(_codes_of(said)) - {f[0] for f in flags} - set(category_codes))
         dates = tuple(c.name for c in columns if c.kind == "datetime")
-        return cls(numbers, dates, words, flags, tuple(category_codes), tuple(spec_codes))
+        return cls(numbers, dates, words, flags, tuple(category_codes), tuple(spec_codes), finding_rules(spec))
 
     def check(self, *, narrative: str, row: Mapping[str, Any]) -> StatementCheck:
         """The unsupported statements and the loop of one note."""
@@ -345,7 +351,7 @@ def _code_problems(codes: tuple[str, ...], row: Mapping[str, Any], rules: Suppor
 
 
 def unsupported_statements(*, narrative: str, row: Mapping[str, Any], rules: SupportRules) -> tuple[str, ...]:
-    """Every number, date, clock time and code of ``narrative`` that ``row`` does not hold.
+    """Every number, date, clock time, code and clinical finding of ``narrative`` that ``row`` does not hold.
 
     Args:
         narrative: the note.
@@ -359,4 +365,5 @@ def unsupported_statements(*, narrative: str, row: Mapping[str, Any], rules: Sup
     out = [p for n in figures.numbers if (p := _number_problem(figures.text, n, row, rules)) is not None]
     out += _date_problems(figures, row, rules)
     out += _code_problems(figures.codes, row, rules)
+    out += finding_problems(narrative, row, rules.findings)
     return tuple(out)

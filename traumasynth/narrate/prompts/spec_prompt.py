@@ -6,12 +6,14 @@ else its description's head phrase, else its name (``spec_words.label``); a cate
 first ``labels`` word, else its code with underscores as spaces. Age, sex and the target come
 first, as a note starts with them.
 
-Few-shot examples are optional: ``prompts/<dataset>/<version>/examples.yaml`` alone (without the
-other files of a hand-written version) gives them. Without examples the prompt is zero-shot:
-an intro built from the spec's description says that a note states the facts exactly, then
-``Facts: ...`` and ``Note:`` followed by the opening of the note (age and sex, from the row),
-which a base model such as Gemma 3 270M continues; the opening is part of the narrative.
-The chat format gets a system message from the same description.
+An intro built from the spec's description says that a note states the facts exactly; then come
+the few-shot examples, if any, and the row's ``Facts: ...`` and ``Note:``. The examples are
+``prompts/<dataset>/<version>/examples.yaml`` when that file exists alone (without the other files
+of a hand-written version; the model then writes the whole note), else the made-up ones of
+``narrate/spec_examples.py`` (``narrate.spec_examples``; the caller passes ``opening="core"``),
+else none (zero-shot). With ``opening`` the prompt ends with the note's opening (age, sex and the
+target, from the row), which a base model such as Gemma 3 270M continues; the opening is part of
+the narrative. The chat format gets a system message from the same description.
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ class SpecPrompt:
         spec: DatasetSpec,
         examples: Sequence[Mapping[str, Any]] = (),
         layout: Layout = "lines",
-        opening: Opening = "core",
+        opening: Opening | None = None,
     ) -> None:
         self.spec = spec
         self.dataset = spec.name
@@ -86,8 +88,8 @@ class SpecPrompt:
         self._columns = header_columns(spec)
         self._layout = layout
         self._examples = [(dict(e["facts"]), str(e["note"]).strip()) for e in examples]
-        # With examples the model copies their opening; without, the note's opening is written for it.
-        self._opening: Opening = "none" if self._examples else opening
+        # By default the model copies the examples' opening; without examples it is written for it.
+        self._opening: Opening = opening if opening is not None else ("none" if self._examples else "core")
         self.stop: tuple[str, ...] = ("\n", "Facts:")
         block = "".join(f"{self._facts(facts)}\nNote: {note}\n\n" for facts, note in self._examples)
         self._completion_prefix = _intro(spec) + block
