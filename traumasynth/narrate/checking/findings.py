@@ -41,8 +41,6 @@ _NEGATED = re.compile(
     r"\b(?:no|not|nil|without|lack of|denies|denied|negative for|ruled out|never|nor)\b(?:\W+\w+){0,3}\W*$",
     re.IGNORECASE,
 )
-
-
 #: A negation counts within the finding's clause only: "No fracture, intubated." states intubation.
 _CLAUSE_END = re.compile(r"[.;,:!?]")
 
@@ -137,9 +135,8 @@ class FindingRule:
 
     def shown(self, row: Mapping[str, Any]) -> str:
         """What the row says instead, for the problem line."""
-        shown = [f"{h.column} {_value_text(row.get(h.column))}" for h in self.holders if h.how != "categories"]
-        shown += [f"{h.column} {_value_text(row.get(h.column))}" for h in self.holders if h.how == "categories"]
-        return "row says " + ", ".join(dict.fromkeys(shown)) if shown else "not in the row"
+        shown = dict.fromkeys(f"{h.column} {_value_text(row.get(h.column))}" for h in self.holders)
+        return "row says " + ", ".join(shown) if shown else "not in the row"
 
 
 def _value_text(value: Any) -> str:
