@@ -6,8 +6,8 @@ export of ``tools/fake_table.py --layout icu_registry`` and the wide ED table of
 are narrated through the narrate stage's own code (``pipeline.run``: number guard, repair,
 fallback; default model and parameters) once per value of ``spec_examples``, and the run's
 metrics printed: what the model wrote (candidates with an unsupported statement, with a loop;
-notes whose draft contradicted the row), what was released (fallback notes, facts the checker
-reads right per note) and the speed.
+notes whose draft contradicted the row), what was released (fallback notes, notes with an
+unsupported statement or a loop, facts the checker reads right per note) and the speed.
 
     python benchmarks/bench_spec_examples.py --rows 48              # spec_examples 0 and 3
 """
@@ -53,7 +53,10 @@ def main(
     from traumasynth.narrate.spec_examples import made_up_rows
     from traumasynth.spec import load_spec
 
-    keys = ("unsupported_rate_generated", "loop_rate_generated", "draft_faithfulness_rate", "fallback_rate")
+    keys = (
+        "unsupported_rate_generated", "loop_rate_generated", "draft_faithfulness_rate", "fallback_rate",
+        "unsupported_rate", "loop_rate",
+    )  # fmt: skip
     print(f"layout | spec_examples | {' | '.join(keys)} | facts agreed / note | notes/s")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
