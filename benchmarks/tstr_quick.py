@@ -8,7 +8,8 @@ classes (under 5 % of the train split), the joint fidelity against the train spl
 of these first draws that break a clinical rule of the spec, and the real-vs-synthetic
 discriminator's AUC against the train split (``evaluate``'s ``fidelity.discriminator_auc``, its
 default settings, here on first draws). The split is fixed (``prepare``
-defaults, seed 42); ``--seeds`` changes only the model's noise and sampling.
+defaults, seed 42); ``--seeds`` changes only the model's noise and sampling. The model's settings
+are ``params.yaml``'s ``train_dp_tabular`` section, ``--epsilon`` and ``--set`` changed.
 
     python benchmarks/tstr_quick.py neiss vae --epsilon 1 --set vae.prior_share=0.8 --seeds 1 --seeds 2 --seeds 3
 
@@ -26,6 +27,7 @@ import numpy as np
 import typer
 import yaml
 
+from traumasynth.cli import PARAMS_FILE
 from traumasynth.encoding.table import TableEncoder
 from traumasynth.evaluate.fidelity import discriminator_auc
 from traumasynth.evaluate.joint import JointWorkload
@@ -57,7 +59,9 @@ def main(
     spec = load_spec(ROOT / "datasets" / f"{dataset}.yaml")
     path = dataset_path or (NEISS if dataset == "neiss" else None)
     data = prepare_dataset(spec=spec, params=PrepareParams(), dataset_path=path, seed=42)
-    section: dict = {"epsilon": epsilon}
+    # the project's settings (params.yaml), not the classes' own defaults, which predate the joint prior
+    section: dict = yaml.safe_load((ROOT / PARAMS_FILE).read_text(encoding="utf-8"))["train_dp_tabular"]
+    section["epsilon"] = epsilon
     for item in set_ or []:
         key, _, value = item.partition("=")
         target = section

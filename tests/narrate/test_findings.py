@@ -67,6 +67,17 @@ def test_a_negation_counts_within_its_own_clause_only(icu):
     assert not finding_problems("No fracture, not intubated.", registry_row(), icu)
 
 
+def test_a_no_written_after_the_finding_denies_it():
+    """Gemma 3 270M copies the prompt's header form: "operation: N" says no operation (an unseen falls
+    layout: 7 of 48 drafts were flagged for it)."""
+    rules = finding_rules(DatasetSpec.model_validate(MINI))
+    row = {"intubated": "no", "outcome": "home", "heart_rate": 80}
+    assert finding_problems("Intubated: N, operation = no. Ventilation: none.", row, rules) == []
+    assert finding_problems("Intubated: yes.", row, rules)
+    assert finding_problems("Intubated: N/A.", row, rules)  # not a no
+    assert finding_problems("Operation: Nissen fundoplication.", row, rules)
+
+
 def test_yes_no_columns_and_categories_hold_their_findings():
     rules = finding_rules(DatasetSpec.model_validate(MINI))
     row = {"intubated": "yes", "outcome": "died", "heart_rate": 80}

@@ -116,6 +116,13 @@ def test_lexicon_negations_and_shared_words(spec):
                        ("34-year-old man, fell, not intubated.", "intubated"),
                        ("34-year-old man, fell, X-ray shows no fracture.", "injury")]:  # fmt: skip
         assert check_narrative(narrative=note, row=yes, lexicon=lexicon).contradicts((fact,)), note
+    # the prompt's header form, copied: "intubated: no" denies, it does not state intubation
+    said_no = check_narrative(narrative="34-year-old man, fell, intubated: no.", row=ROW | {"intubated": "no"},
+                              lexicon=lexicon)  # fmt: skip
+    assert said_no.contradictions == () and "intubated" in said_no.agreed
+    assert check_narrative(narrative="34-year-old man, fell, intubated: no.", row=yes, lexicon=lexicon).contradicts(
+        ("intubated",)
+    )
     fine = "34-year-old man, fell on the road, no alcohol, not intubated, no fracture of the leg. Sent home."
     assert check_narrative(narrative=fine, row=ROW, lexicon=lexicon).contradictions == ()
     # "home" is a place and an outcome: read as the outcome the row has, it contradicts no place

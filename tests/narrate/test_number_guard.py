@@ -91,6 +91,13 @@ def test_a_vocabulary_without_a_token_for_each_digit_cannot_be_guarded() -> None
     assert vocab.digits["5"] == (5, 13) and vocab.point == (10,) and vocab.mixed == (11, 12)
 
 
+def test_digits_of_another_script_are_always_masked() -> None:
+    """Its ASCII digits masked, Gemma 3 270M wrote "SBP ٩٥ mmHg" for a row without a pressure."""
+    pieces = [(i, d) for i, d in enumerate(DIGITS)] + [(10, "٩"), (11, "٥"), (12, "９"), (13, "m²"), (14, "x")]
+    vocab = DigitVocab.of(pieces)
+    assert vocab is not None and vocab.mixed == (10, 11, 12)  # a superscript is a unit's, not a number's
+
+
 def test_the_guarded_model_writes_only_numbers_its_row_holds(backend: LlamaCppBackend) -> None:
     """Real llama.cpp, sequential path: a row and a prompt that invite numbers the row does not hold."""
     spec = load_spec(REGISTRY_SPEC)

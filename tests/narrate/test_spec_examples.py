@@ -105,3 +105,15 @@ def test_sibling_flags_are_no_in_every_example_and_single_flags_vary():
     assert all(row[f"spine_c{i}"] == "N" for row in rows for i in range(1, 8))
     mini = DatasetSpec.model_validate(MINI)
     assert {row["intubated"] for row in (e["facts"] for e in _examples(mini, 30))} == {"yes", "no"}
+
+
+def test_an_example_note_states_a_yes_no_column_only_when_yes():
+    """Notes that all said "no intubated" taught the model to write it for intubated patients too
+    (a burns-unit layout: 62 % of drafts contradicted their row); the row above the note keeps the no."""
+    mini = DatasetSpec.model_validate(MINI)
+    examples = _examples(mini, 30)
+    noes = [e for e in examples if e["facts"]["intubated"] == "no"]
+    yeses = [e for e in examples if e["facts"]["intubated"] == "yes"]
+    assert noes and yeses
+    assert not any("intubat" in e["note"].lower() for e in noes), [e["note"] for e in noes]
+    assert all("intubat" in e["note"].lower() for e in yeses), [e["note"] for e in yeses]

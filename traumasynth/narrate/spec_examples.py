@@ -13,7 +13,10 @@ their form. The examples are made here without any record:
   example, the model names the column for a row without one). They are made up, not plausible
   patients: they show the note's form, not clinical patterns;
 - **notes** are the fallback notes of those rows (``fallback.py``): every fact the checker reads
-  right, so an example never teaches a statement the checker would cut.
+  right, so an example never teaches a statement the checker would cut. A yes/no column is stated
+  only when yes (the row above the note still shows its no): notes that all said "no intubation",
+  "no grafting" taught the model to write so for patients who were (a burns-unit layout: drafts
+  contradicting their row 0.17 zero-shot, 0.62 with "no" stated, 0.17 with it left out).
 
 What the model copies from an example that is not in its own row (a category, a number) is
 what the checks and the number guard already stop. A dataset whose
@@ -126,4 +129,13 @@ def spec_examples(
         return []
     writer = FallbackNote(spec)
     rows = made_up_rows(spec, count, np.random.default_rng(SEED))
-    return [{"facts": row, "note": writer.write(row, lexicon=lexicon, statements=statements).text} for row in rows]
+    flags = {
+        c.name: no for c in spec.modelled_columns if (yes_no := yes_no_values(c)) is not None and (no := yes_no["no"])
+    }
+    examples = []
+    for row in rows:
+        # the note states a flag only when yes: shown "no intubation" in every example, the model
+        # writes it for intubated patients too (burns layout: 62 % of drafts contradicted their row)
+        said = {name: None if name in flags and str(value) in flags[name] else value for name, value in row.items()}
+        examples.append({"facts": row, "note": writer.write(said, lexicon=lexicon, statements=statements).text})
+    return examples

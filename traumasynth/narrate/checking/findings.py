@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from traumasynth.narrate.prompts.spec_words import category_text, is_missing, yes_no_values
+from traumasynth.narrate.prompts.spec_words import category_text, is_missing, said_no_after, yes_no_values
 from traumasynth.spec import NUMERIC_KINDS, ColumnSpec, DatasetSpec
 
 _NONE = re.compile(r"^(?:no|none|nil|n|absent|not done|not performed|unk\w*|not stated|not known|missing)$", re.I)
@@ -41,6 +41,8 @@ _NEGATED = re.compile(
     r"\b(?:no|not|nil|without|lack of|denies|denied|negative for|ruled out|never|nor)\b(?:\W+\w+){0,3}\W*$",
     re.IGNORECASE,
 )
+#: A no right after a finding: "operation: N", "intubated = no".
+_SAID_NO_AFTER = re.compile(said_no_after(), re.IGNORECASE)
 #: A negation counts within the finding's clause only: "No fracture, intubated." states intubation.
 _CLAUSE_END = re.compile(r"[.;,:!?]")
 
@@ -199,7 +201,7 @@ def finding_problems(narrative: str, row: Mapping[str, Any], rules: tuple[Findin
     for rule in rules:
         for match in rule.said.finditer(narrative):
             before = _CLAUSE_END.split(narrative[max(0, match.start() - 60) : match.start()])[-1]
-            if _NEGATED.search(before):
+            if _NEGATED.search(before) or _SAID_NO_AFTER.match(narrative, match.end()):
                 continue
             if not rule.held_by(row):
                 out.append(f"finding: note says {match.group(0)} ({rule.name}), {rule.shown(row)}")

@@ -58,6 +58,7 @@ from traumasynth.narrate.prompts.spec_words import (
     head_phrase,
     is_age,
     name_words,
+    said_no_after,
     sex_values,
     yes_no_values,
 )
@@ -189,11 +190,13 @@ def _yes_no_rule(
     cues: dict[str, tuple[str, ...]] = {}
     compatible: dict[str, tuple[str, ...]] = {}
     yes, no, unknown = sorted_["yes"], sorted_["no"], sorted_["unknown"]
+    # "operation: N" (the prompt's header form, copied) says no, not yes
+    no_after = said_no_after(no)
     for cat in yes:
-        cues[cat] = tuple(said)
+        cues[cat] = tuple(f"{p}(?!{no_after})" for p in said)
     denial = rf"\b(?:no|nil|denies|negative for)\s+{alternation(said)}"
     for cat in no:
-        cues[cat] = (denial,)
+        cues[cat] = (denial, f"{alternation(said)}{no_after}")
         compatible[cat] = ()
     for cat in unknown:
         cues[cat] = ()

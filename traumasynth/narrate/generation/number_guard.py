@@ -13,6 +13,8 @@ sequence is writing (the digits at the end of its text) and masks:
   is finished as the row has it;
 - a number right after a number and a full stop ("32. 87": the decimal the row lacks, written on
   as a new number);
+- every token that holds another script's digits: Gemma 3 270M, its ASCII digits masked, wrote
+  "SBP ٩٥ mmHg" for a row without a pressure;
 - every token that mixes digits with other characters (in Gemma's vocabulary only "<h1>"...; a
   tokenizer with "2018" or "120" as one token, such as Llama 3's, is made to write digit by digit,
   which such a model does less well: the guard suits Gemma-family models best).
@@ -51,7 +53,8 @@ class DigitVocab:
         digits: the tokens of each digit character (a vocabulary may hold two: the digit and its
             byte-fallback token "<0x35>").
         point: the tokens of ".".
-        mixed: tokens holding a digit and anything else (masked whenever a guard is on).
+        mixed: tokens holding a digit and anything else, or a decimal digit of another script
+            (Arabic-Indic, full-width): masked whenever a guard is on.
     """
 
     digits: dict[str, tuple[int, ...]]
@@ -69,8 +72,8 @@ class DigitVocab:
                 digits[text].append(token)
             elif text == ".":
                 point.append(token)
-            elif any(c in DIGITS for c in text):
-                mixed.append(token)
+            elif any(c in DIGITS or c.isdecimal() for c in text):
+                mixed.append(token)  # also another script's digits ("٩٥" for a masked 95: seen)
         if not all(digits.values()):
             return None
         return cls({d: tuple(ids) for d, ids in digits.items()}, tuple(point), tuple(mixed))

@@ -147,6 +147,19 @@ def yes_no_values(column: ColumnSpec) -> dict[str, list[str]] | None:
     return sorted_ if sorted_["yes"] and (sorted_["no"] or sorted_["unknown"]) else None
 
 
+def said_no_after(no_values: tuple[str, ...] | list[str] = ()) -> str:
+    """A regex for what follows a finding's or a yes/no column's words to say no: "operation: N",
+    "intubated = no" (the words before it are denied, not stated).
+
+    Args:
+        no_values: the column's own no codes (``N``, ``0``, ``No/Unk``) beside the common ones.
+    """
+    words = {*_NO, "nil", "absent", "negative", "not done", *(v.lower() for v in no_values)}
+    return (
+        r"\w*\s*[:=]\s*(?:" + "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w))) + r")(?![\w/])"
+    )
+
+
 def header_columns(spec: DatasetSpec) -> list[ColumnSpec]:
     """The modelled columns in the order a note reads them: age, sex, the target, then spec order."""
     modelled = list(spec.modelled_columns)
