@@ -72,7 +72,7 @@ class DigitVocab:
                 digits[text].append(token)
             elif text == ".":
                 point.append(token)
-            elif any(c in DIGITS or c.isdecimal() for c in text):
+            elif any(c.isdecimal() for c in text):  # ASCII digits are decimal too
                 mixed.append(token)  # also another script's digits ("٩٥" for a masked 95: seen)
         if not all(digits.values()):
             return None
