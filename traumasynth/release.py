@@ -229,6 +229,13 @@ def decimals(column: ColumnSpec) -> int:
     return 0 if column.kind == "integer" else 1
 
 
+def rounded_as_released(values: pd.Series, column: ColumnSpec) -> pd.Series:
+    """A numeric column's values at the decimals the release gives them (anything else as it is)."""
+    if column.kind in NUMERIC_KINDS and pd.api.types.is_float_dtype(values):
+        return values.round(decimals(column))
+    return values
+
+
 def released_table(frame: pd.DataFrame, *, spec: DatasetSpec, first_position: int = 0) -> pd.DataFrame:
     """A synthetic table as released: :data:`RELEASE_ID`, then the modelled columns, numbers rounded.
 
@@ -259,9 +266,7 @@ def released_table(frame: pd.DataFrame, *, spec: DatasetSpec, first_position: in
         values = frame[col.name]
         if col.kind in NUMERIC_KINDS:
             values = write_coded(values, col)  # no value past the source's top or bottom code
-        if col.kind in NUMERIC_KINDS and pd.api.types.is_float_dtype(values):
-            values = values.round(decimals(col))
-        out[col.name] = values
+        out[col.name] = rounded_as_released(values, col)
     return out.reset_index(drop=True)
 
 

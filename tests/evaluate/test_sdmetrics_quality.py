@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import DATASETS, REPO
 from traumasynth.core.errors import DataError
-from traumasynth.evaluate.sdmetrics_quality import QualityJudge, sdmetrics_metadata, subsample
+from traumasynth.evaluate.sdmetrics_quality import QualityJudge, as_released, sdmetrics_metadata, subsample
 from traumasynth.peers.discretise import to_sdv_frame
 from traumasynth.peers.worker import PEERS_PYTHON_ENV
 from traumasynth.spec import DatasetSpec, load_spec
@@ -44,6 +44,18 @@ def test_metadata_types_every_modelled_column_from_the_spec(sim_spec: DatasetSpe
     assert sdmetrics_metadata(to_sdv_frame(_empty(neiss), spec=neiss)[1])["columns"]["treatment_date"] == {
         "sdtype": "datetime"
     }
+
+
+def test_the_judge_sees_numbers_at_the_decimals_the_release_gives(sim_spec: DatasetSpec, real_train: pd.DataFrame):
+    """Temperature (``decimals: 1``) to 0.1 °C, as in ``release/``; categories and the input frame untouched."""
+    drawn = real_train.copy()
+    drawn["temperature"] = drawn["temperature"] + 0.0123
+    judged = as_released(drawn, spec=sim_spec)
+    recorded = drawn["temperature"].notna()
+    assert np.allclose(judged.loc[recorded, "temperature"], real_train.loc[recorded, "temperature"])
+    assert judged["temperature"].isna().equals(drawn["temperature"].isna())
+    assert judged["mechanism"].equals(drawn["mechanism"])
+    assert not np.allclose(drawn.loc[recorded, "temperature"], real_train.loc[recorded, "temperature"])
 
 
 def test_subsample_is_seeded_and_keeps_a_small_table_whole(real_train: pd.DataFrame):

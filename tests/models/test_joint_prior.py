@@ -11,7 +11,7 @@ import torch
 
 from traumasynth.encoding.table import TableEncoder
 from traumasynth.models.ddpm import DDPMConfig, DDPMSynthesizer
-from traumasynth.models.joint_prior import JointPrior, JointPriorConfig
+from traumasynth.models.joint_prior import JointPrior, JointPriorConfig, _mass_coarsening
 from traumasynth.models.sgd import SGDModelConfig
 from traumasynth.models.vae import VAEConfig, VAESynthesizer
 from traumasynth.spec.constraints import check_constraints
@@ -67,6 +67,33 @@ def test_a_zero_noise_multiplier_releases_exact_counts(sim_spec, sim_rows):
     size = prior.sizes[column]
     exact = np.bincount(codes[prior.target] * size + codes[column], minlength=prior.sizes[prior.target] * size)
     assert np.array_equal(release.one_way[column].ravel(), exact)
+
+
+def test_mass_runs_keep_a_heavy_cell_apart_pool_sparse_tails_and_stay_contiguous():
+    mass = np.array([0, 1, 5, 40, 30, 10, 5, 2, 1, 0, 0, 0, 0, 0, 0, 0, 50.0])  # last code: missing
+    groups = _mass_coarsening(mass, 8, missing=True)
+    assert groups[-1] == 7 and np.count_nonzero(groups == 7) == 1  # missing keeps a group of its own
+    body = groups[:-1]
+    assert np.all(np.diff(body) >= 0) and set(body) == set(range(7))  # contiguous runs, every group used
+    assert np.count_nonzero(body == body[3]) == 1 and np.count_nonzero(body == body[4]) == 1  # the two heavy cells
+    assert np.count_nonzero(body == body[-1]) >= 8  # the empty upper tail is one run
+    assert np.array_equal(_mass_coarsening(np.ones(16), 8), np.repeat(np.arange(8), 2))  # even mass: even runs
+    assert np.array_equal(_mass_coarsening(np.ones(5), 8), np.arange(5))  # narrow enough already
+
+
+@pytest.mark.parametrize("column", ["heart_rate", "sbp"])
+def test_mass_cells_split_a_vital_sign_where_the_patients_are(sim_spec, sim_rows, column):
+    """Equal-width runs put most recorded heart rates in one or two pair cells; equal-mass runs spread them."""
+    encoded = TableEncoder(sim_spec).encode(sim_rows)
+    largest = {}
+    for cells in ("width", "mass"):
+        prior = JointPrior(sim_spec, CONFIG.model_copy(update={"numeric_cells": cells}))
+        codes = prior.layout.codes_of(encoded)
+        prior._release(codes, noise_multiplier=None, rng=np.random.default_rng(0))  # exact counts
+        recorded = codes[column].to_numpy() < prior.sizes[column] - 1  # the last code is "missing"
+        groups = prior.coarse[column][codes[column].to_numpy()[recorded]]
+        largest[cells] = np.bincount(groups).max() / recorded.sum()
+    assert largest["mass"] < 0.7 * largest["width"]
 
 
 @pytest.fixture(scope="module")

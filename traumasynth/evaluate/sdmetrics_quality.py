@@ -28,6 +28,7 @@ import pandas as pd
 from traumasynth.core.errors import DataError
 from traumasynth.peers.discretise import to_sdv_frame
 from traumasynth.peers.worker import PEERS_PYTHON_ENV, find_peers_python, worker_env
+from traumasynth.release import rounded_as_released
 from traumasynth.spec import DatasetSpec
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,10 @@ class QualityJudge:
 
         Args:
             train: the real train split (spec form), what every table is compared with.
-            synthetic: the model's rows.
+            synthetic: the model's rows, judged as the release gives them: numbers at the spec's
+                ``decimals`` (``traumasynth.release``). Real values sit on recording grids (temperature
+                to 0.1 °C): unrounded, a model's temperature column scored a KS complement of 0.85,
+                rounded 0.93.
             test: the real test split: its quality against ``train`` is the sampling-noise reference.
             rows: ``evaluate.sdmetrics_rows``: each table is cut to a seeded subsample of this many
                 rows (the same train rows for the model and the reference).
@@ -175,12 +179,21 @@ class QualityJudge:
             "reference": {"sdmetrics_quality"}}``, rounded to 6 decimals.
         """
         real = subsample(train, rows=rows, seed=seed)
-        model = self.score(real, subsample(synthetic, rows=rows, seed=seed + 1), spec=spec)
+        model = self.score(real, as_released(subsample(synthetic, rows=rows, seed=seed + 1), spec=spec), spec=spec)
         reference = self.score(real, subsample(test, rows=rows, seed=seed + 2), spec=spec)
         return {
             **{key: _rounded(model[name]) for name, key in RESULT_KEYS.items()},
             "reference": {"sdmetrics_quality": _rounded(reference["quality"])},
         }
+
+
+def as_released(frame: pd.DataFrame, *, spec: DatasetSpec) -> pd.DataFrame:
+    """``frame`` with every numeric column of the spec at the decimals ``release/`` gives it."""
+    out = frame.copy()
+    for col in spec.modelled_columns:
+        if col.name in out.columns:
+            out[col.name] = rounded_as_released(out[col.name], col)
+    return out
 
 
 def _rounded(value: float | None) -> float | None:
