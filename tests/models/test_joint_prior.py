@@ -27,13 +27,14 @@ def _pair_tvd(a: np.ndarray, b: np.ndarray, x: np.ndarray, y: np.ndarray) -> flo
     return 0.5 * float(np.abs(p - q).sum())
 
 
+@pytest.mark.parametrize("numeric_cells", ["width", "mass"])
 @pytest.mark.parametrize("extra_pairs", [0, 12, 10_000])
-def test_release_noise_spends_exactly_the_priors_budget(sim_spec, sim_rows, extra_pairs):
+def test_release_noise_spends_exactly_the_priors_budget(sim_spec, sim_rows, extra_pairs, numeric_cells):
     """sum over the five Gaussian releases of (sensitivity / sd)^2 is the prior's mu^2.
 
     10,000 further pairs are more than the table has outside the tree: the budget goes to those it has.
     """
-    config = CONFIG.model_copy(update={"extra_pairs": extra_pairs, "iters": 20})
+    config = CONFIG.model_copy(update={"extra_pairs": extra_pairs, "iters": 20, "numeric_cells": numeric_cells})
     prior = JointPrior(sim_spec, config)
     codes = prior.layout.codes_of(TableEncoder(sim_spec).encode(sim_rows))
     noise_multiplier = 2.0
